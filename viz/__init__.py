@@ -1,0 +1,1 @@
+"""viz: drawing tinygrad_edu computation graphs (the visualizer issue fills this in)."""
