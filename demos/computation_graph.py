@@ -30,7 +30,7 @@ def num(x: float) -> str:
 
 
 def chain_rule_lines(root: Value) -> list[str]:
-    """One line per node, in the order backward computes them: its gradient as a chain-rule product."""
+    """One line per node, in the order backward computes them: its chain-rule product."""
     order = topological_order(root)
     consumers: dict[Value, list[tuple[Value, float]]] = {node: [] for node in order}
     for node in order:

@@ -20,7 +20,7 @@ QUICK_DEMOS = ("computation_graph",)
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line (`tinygrad-edu train: error: ...`), exit code 2."""
+    """An ArgumentParser whose errors are one line (`tinygrad-edu train: error: ...`), exit 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message}\n")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Iterable, Iterator, Optional, Sequence, Union
+from typing import Iterable, Optional, Sequence, Union
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
@@ -75,7 +75,7 @@ class Value:
     # ------------------------------------------------------------------ graph
     @property
     def op(self) -> str:
-        """The operation that made this node ('' for a leaf), with any folded constant: `*2`, `2-`."""
+        """The operation that made this node ('' for a leaf), with any folded constant: `*2`."""
         constant = self._constant
         if constant is None:
             return self._op_symbol
@@ -296,7 +296,7 @@ _new_value = object.__new__
 
 
 def _node(data: float, symbol: str, edges: tuple, constant: Optional[Number] = None) -> Value:
-    """Make the result node of an operation from its forward value and its (input, local grad) edges."""
+    """Make an operation's result node from its value and its (input, local grad) edges."""
     if not -_INF < data < _INF:
         raise OverflowError(f"{_describe_operation(symbol, edges, constant)}: "
                             f"result is {data}, not a finite number")
