@@ -1,0 +1,43 @@
+"""`make bench`: tinygrad_edu against micrograd 0.1.0, the same workloads in one process.
+
+Prints medians and the ratios the README quotes. Machines are shared and noisy:
+run it a few times and compare medians, never a single number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_engine  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7, help="runs per measurement (median)")
+    parser.add_argument("--json", type=Path, help="also write the numbers to this file")
+    args = parser.parse_args()
+    print(f"Python {platform.python_version()} on {platform.machine()}, "
+          f"{platform.system()}; medians of {args.repeats} runs\n")
+    results = {"engine": bench_engine.run_engine_benchmark(args.repeats)}
+    print("\n".join(bench_engine.report(results["engine"])))
+    try:
+        import bench_training
+    except ImportError:
+        bench_training = None
+    if bench_training is not None:
+        print()
+        results["training"] = bench_training.run_training_benchmark(args.repeats)
+        print("\n".join(bench_training.report(results["training"])))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
