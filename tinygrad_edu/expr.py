@@ -223,7 +223,7 @@ def _compile(root: ast.expr) -> Tuple[Step, ...]:
             pending.append(node.operand)
         elif isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-                called = node.func.id if isinstance(node.func, ast.Name) else "this"
+                called = ast.unparse(node.func)
                 raise _rejected(node, f"calling {called} (the calls allowed are "
                                       f"{', '.join(FUNCTIONS)})")
             if len(node.args) != 1 or node.keywords:
