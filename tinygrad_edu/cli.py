@@ -88,6 +88,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run a demo of the lecture (default: the quick ones)")
     _add_demo_arguments(demo)
     demo.set_defaults(run=_run_demo)
+
+    # Each of these modules owns its subcommand's options (add_arguments) and action (run).
+    # They are imported here, not at the top, because viz.commands imports this module.
+    import viz.commands
+    from tinygrad_edu import gradient_check, train
+
+    for name, module, summary in (
+        ("render", viz.commands, "draw a program's computation graph with values and gradients"),
+        ("gradcheck", gradient_check, "compare a program's gradients with finite differences"),
+        ("train", train, "train an MLP on a 2-feature dataset and plot it"),
+    ):
+        command = commands.add_parser(name, help=summary, description=summary)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
     return parser
 
 

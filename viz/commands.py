@@ -1,0 +1,138 @@
+"""`tinygrad-edu render`: draw the graph of a small program, with its values and gradients.
+
+    tinygrad-edu render "d = 2*b; e = a + d; L = c*e" --set a=3 b=1 c=-2 -o lecture.svg
+    tinygrad-edu render -f prog.txt --set a=3 b=1 c=-2 --local-grads --walkthrough steps.html
+    tinygrad-edu render "y = tanh(w*x + b)" --set w=0.5 x=2 b=-1 --shade-grads -o neuron.png
+    echo "L = c * (a + 2*b)" | tinygrad-edu render --set a=3 b=1 c=-2 -o lecture.png
+
+The program is in the safe expression language of `tinygrad_edu.expr` (never
+run by Python). The command runs it forward, runs backward from its result
+(the last assignment), and draws the graph with each node named after its
+variable. Any error exits with code 2 and one line, and writes no file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import tinygrad_edu.cli as cli  # the module, not its names: cli imports this file too
+import viz
+from tinygrad_edu.expr import ExpressionError, parse_program, parse_settings
+from viz.dot import RANKDIRS
+from viz.renderer import RendererNotFound, write_atomically
+from viz.walkthrough import walkthrough_html
+
+WALKTHROUGH_SUFFIXES = (".html", ".htm")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the options of `tinygrad-edu render`."""
+    parser.add_argument("program", nargs="?",
+                        help='the program, e.g. "d = 2*b; e = a + d; L = c*e"; '
+                             'omit it or give "-" to read it from standard input')
+    parser.add_argument("-f", "--file", metavar="PROGRAM.txt",
+                        help="read the program from this file instead")
+    parser.add_argument("--set", dest="settings", metavar="NAME=VALUE", nargs="+",
+                        action="extend", default=[],
+                        help="the inputs' values, e.g. --set a=3 b=1 c=-2")
+    parser.add_argument("-o", "--output", metavar="GRAPH.svg",
+                        help="write the graph here; the suffix picks the format: "
+                             ".svg, .png, .dot or .gv")
+    parser.add_argument("--walkthrough", metavar="STEPS.html",
+                        help="also write a page that steps through forward and backward")
+    parser.add_argument("--local-grads", action="store_true",
+                        help="write each edge's local gradient d(result)/d(operand)")
+    parser.add_argument("--shade-grads", action="store_true",
+                        help="tint each grad: red > 0, blue < 0, deeper for larger |grad|")
+    parser.add_argument("--rankdir", choices=RANKDIRS, default="LR",
+                        help="direction of the drawing: LR (left to right, default) or TB, ...")
+    parser.add_argument("--decimals", type=int, default=4,
+                        help="digits after the decimal point (default 4)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the program, backpropagate, and write the graph and/or the walkthrough page."""
+    targets = _check_targets(args)
+    source = _read_program(args)
+    try:
+        program = parse_program(source)
+        values = program.evaluate(parse_settings(args.settings))
+    except ExpressionError as problem:
+        raise cli.UsageError(str(problem)) from None
+    except (ValueError, ZeroDivisionError, OverflowError) as problem:  # log(0), 1/0, exp(1000)
+        raise cli.UsageError(f"while running the program: {problem}") from None
+    result = values[program.output]
+    if not result.label:
+        result.label = "result"  # a bare final expression has no variable name
+    result.backward()
+
+    # Everything is drawn before anything is written, so an error leaves no file behind.
+    contents = {}
+    try:
+        for path, kind in targets:
+            if kind == "walkthrough":
+                contents[path] = walkthrough_html(result, rankdir=args.rankdir,
+                                                  decimals=args.decimals)
+            else:
+                contents[path] = viz.picture(result, path, rankdir=args.rankdir,
+                                             decimals=args.decimals,
+                                             show_local_grads=args.local_grads,
+                                             shade_grads=args.shade_grads)
+    except (RendererNotFound, ValueError, RuntimeError) as problem:
+        raise cli.UsageError(str(problem)) from None
+    for path, content in contents.items():
+        try:
+            write_atomically(path, content)
+        except OSError as problem:
+            raise cli.UsageError(f"cannot write {path}: {problem.strerror or problem}") from None
+        print(f"wrote {path}")
+    return 0
+
+
+def _check_targets(args: argparse.Namespace) -> list[tuple[Path, str]]:
+    """The files to write, as (path, "graph" or "walkthrough"), checked before any work."""
+    targets = []
+    if args.output:
+        try:
+            viz.format_for(args.output)
+        except ValueError as problem:
+            raise cli.UsageError(f"-o: {problem}") from None
+        targets.append((Path(args.output), "graph"))
+    if args.walkthrough:
+        if Path(args.walkthrough).suffix.lower() not in WALKTHROUGH_SUFFIXES:
+            raise cli.UsageError(f"--walkthrough {args.walkthrough!r}: the page is HTML, "
+                                 f"so give a file name ending in .html")
+        targets.append((Path(args.walkthrough), "walkthrough"))
+    if not targets:
+        raise cli.UsageError("nothing to write: give -o GRAPH.svg (or .png, .dot, .gv) "
+                             "and/or --walkthrough STEPS.html")
+    if not 0 <= args.decimals <= 12:
+        raise cli.UsageError(f"--decimals {args.decimals}: give a whole number from 0 to 12")
+    for path, _ in targets:
+        if not path.parent.is_dir():
+            raise cli.UsageError(f"cannot write {path}: the folder {path.parent} does not exist")
+    return targets
+
+
+def _read_program(args: argparse.Namespace) -> str:
+    """The program's text, from the argument, from -f FILE, or from standard input."""
+    if args.file is not None:
+        if args.program not in (None, "-"):
+            raise cli.UsageError("give the program either as an argument or with -f, not both")
+        try:
+            return Path(args.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as problem:
+            reason = getattr(problem, "strerror", None) or str(problem)
+            raise cli.UsageError(f"cannot read the program from {args.file}: {reason}") from None
+    if args.program not in (None, "-"):
+        return args.program
+    if sys.stdin is None or (args.program is None and sys.stdin.isatty()):
+        # Waiting silently for typed input would look like a hang.
+        raise cli.UsageError('no program: give one, e.g. "L = c * (a + 2*b)", '
+                             'or -f FILE, or pipe it in')
+    return sys.stdin.read()
+
+
+__all__ = ["add_arguments", "run"]
