@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 DEMOS_DIR = Path(__file__).resolve().parent.parent / "demos"
 
 # Demos fast enough to run one after another when `tinygrad-edu demo` has no name.
-QUICK_DEMOS = ("computation_graph",)
+QUICK_DEMOS = ("computation_graph", "train_classifier")
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -11,8 +11,10 @@ itself, so a dropped graph is freed by reference counting alone.
 
 from __future__ import annotations
 
+import builtins
 import math
 import numbers
+import operator
 from typing import Iterable, Optional, Sequence, Union
 
 Number = Union[int, float]
@@ -452,22 +454,47 @@ def mean(values: Sequence[Operand]) -> Value:
 def dot(weights: Sequence[Operand], inputs: Sequence[Operand],
         bias: Optional[Operand] = None) -> Value:
     """One node for w·x + b: each Value among w_i gets local grad x_i, each among x_i gets w_i."""
-    if len(weights) != len(inputs):
-        raise ValueError(f"dot(): {len(weights)} weights but {len(inputs)} inputs; "
+    n = len(weights)
+    if len(inputs) != n:
+        raise ValueError(f"dot(): {n} weights but {len(inputs)} inputs; "
                          f"they must have the same length")
+    # A neuron's two cases get a fast path: Value weights times all-Value inputs (a hidden
+    # layer) or all-number inputs (the first layer). Slice assignment lays out the edges
+    # (w_i, x_i, x_i, w_i, ...) without a Python-level step per edge.
+    if _all_values(weights):
+        wd = [w.data for w in weights]
+        if _all_values(inputs):
+            xd = [x.data for x in inputs]
+            edges: list = [None] * (4 * n)
+            edges[0::4] = weights  # d(w·x)/dw_i = x_i
+            edges[1::4] = xd
+            edges[2::4] = inputs  # d(w·x)/dx_i = w_i
+            edges[3::4] = wd
+            return _finish_dot(builtins.sum(map(operator.mul, wd, xd)), edges, bias)
+        if not any(type(x) is Value for x in inputs):
+            xd = [x if type(x) is float else _checked_constant(x, "dot") for x in inputs]
+            edges = [None] * (2 * n)
+            edges[0::2] = weights
+            edges[1::2] = xd
+            return _finish_dot(builtins.sum(map(operator.mul, wd, xd)), edges, bias)
+    # Any mix of Values and numbers: one edge per Value operand.
     total = 0.0
-    edges: list = []
+    edges = []
     for w, x in zip(weights, inputs):
         w_is_value = type(w) is Value
         x_is_value = type(x) is Value
         wd = w.data if w_is_value else _checked_constant(w, "dot")
         xd = x.data if x_is_value else _checked_constant(x, "dot")
         total += wd * xd
-        # d(w·x)/dw_i = x_i, d(w·x)/dx_i = w_i
         if w_is_value:
             edges += (w, xd)
         if x_is_value:
             edges += (x, wd)
+    return _finish_dot(total, edges, bias)
+
+
+def _finish_dot(total: float, edges: list, bias: Optional[Operand]) -> Value:
+    """Add the bias (an edge with local grad 1 when it is a Value) and make the dot node."""
     if bias is not None:
         if type(bias) is Value:
             total += bias.data
@@ -475,6 +502,13 @@ def dot(weights: Sequence[Operand], inputs: Sequence[Operand],
         else:
             total += _checked_constant(bias, "dot")
     return _nary_node(total, "dot", tuple(edges))
+
+
+def _all_values(items: Sequence) -> bool:
+    for item in items:
+        if type(item) is not Value:
+            return False
+    return True
 
 
 def _checked_constant(number: object, operation: str) -> float:
@@ -518,8 +552,8 @@ def topological_order(root: Value) -> list[Value]:
                 if b is not None and b not in visited:
                     push(b)
             else:
-                for child in node._more:  # inputs alternate with their local grads
-                    if type(child) is Value and child not in visited:
+                for child in node._more[0::2]:  # inputs alternate with their local grads
+                    if child not in visited:
                         push(child)
     return order
 

@@ -1,0 +1,183 @@
+"""tinygrad_edu.losses: the lecture's losses (§3), their gradients, and stability at extremes."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tinygrad_edu import Value, topological_order
+from tinygrad_edu.losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge,
+    log_softmax,
+    mean_loss,
+    mse,
+    softmax,
+)
+
+
+def sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+
+
+# ----------------------------------------------------------------- binary
+@pytest.mark.parametrize("p, y", [(0.8, 1), (0.8, 0), (0.3, 0.25)])
+def test_binary_cross_entropy_is_the_lectures_formula_with_its_gradient(p, y):
+    prob = Value(p)
+    loss = binary_cross_entropy(prob, y)
+    assert loss.data == pytest.approx(-(y * math.log(p) + (1 - y) * math.log(1 - p)), rel=1e-15)
+    loss.backward()
+    # lecture §3: dL/dŷ = -(y/ŷ + (y - 1)/(1 - ŷ))
+    assert prob.grad == pytest.approx(-(y / p + (y - 1) / (1 - p)), rel=1e-14)
+
+
+def test_binary_cross_entropy_of_a_certain_right_answer_is_zero():
+    assert binary_cross_entropy(Value(1.0), 1).data == 0.0
+    assert binary_cross_entropy(Value(0.0), 0).data == 0.0
+
+
+def test_binary_cross_entropy_of_a_certain_wrong_answer_points_to_the_logit_version():
+    with pytest.raises(ValueError, match="log\\(0\\).*binary_cross_entropy_with_logits"):
+        binary_cross_entropy(Value(1.0), 0)
+
+
+@pytest.mark.parametrize("bad", [2, -0.5, 1.0001])
+def test_a_binary_target_outside_zero_one_is_refused_with_its_value(bad):
+    with pytest.raises(ValueError, match=f"y = {bad!r}"):
+        binary_cross_entropy(Value(0.5), bad)
+    with pytest.raises(ValueError, match=f"y = {bad!r}"):
+        binary_cross_entropy_with_logits(Value(0.5), bad)
+
+
+def test_a_probability_outside_zero_one_is_refused():
+    with pytest.raises(ValueError, match="p = 1.5 is not a probability"):
+        binary_cross_entropy(Value(1.5), 1)
+
+
+@pytest.mark.parametrize("z", [-3.0, -0.4, 0.0, 0.7, 5.0])
+@pytest.mark.parametrize("y", [0, 1, 0.3])
+def test_bce_with_logits_equals_bce_of_the_sigmoid(z, y):
+    expected = binary_cross_entropy(Value(z).sigmoid(), y).data
+    assert binary_cross_entropy_with_logits(Value(z), y).data == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("z", [-1000.0, -30.0, 0.0, 30.0, 1000.0])
+@pytest.mark.parametrize("y", [0, 1, 0.25])
+def test_bce_with_logits_is_finite_with_gradient_sigma_minus_y_everywhere(z, y):
+    logit = Value(z)
+    loss = binary_cross_entropy_with_logits(logit, y)
+    assert math.isfinite(loss.data) and loss.data >= 0.0
+    loss.backward()
+    assert logit.grad == pytest.approx(sigmoid(z) - y, abs=1e-15)
+
+
+def test_bce_with_logits_grows_linearly_for_confident_wrong_answers():
+    # -log σ(-1000) = 1000 + log(1 + e^-1000), which is 1000 in floats
+    assert binary_cross_entropy_with_logits(Value(1000.0), 0).data == 1000.0
+    assert binary_cross_entropy_with_logits(Value(-1000.0), 1).data == 1000.0
+    assert binary_cross_entropy_with_logits(Value(0.0), 1).data == pytest.approx(math.log(2))
+
+
+# ----------------------------------------------------------------- softmax
+def test_softmax_is_positive_sums_to_one_and_matches_the_formula():
+    zs = [Value(1.0), Value(2.0), Value(-1.0)]
+    probs = softmax(zs)
+    total = sum(math.exp(z.data) for z in zs)
+    assert [p.data for p in probs] == pytest.approx([math.exp(z.data) / total for z in zs])
+    assert sum(p.data for p in probs) == pytest.approx(1.0)
+
+
+def test_softmax_and_log_softmax_survive_huge_logits():
+    probs = softmax([Value(1000.0), Value(1000.0), Value(0.0)])
+    assert [p.data for p in probs] == pytest.approx([0.5, 0.5, 0.0])
+    logs = log_softmax([Value(1000.0), Value(0.0)])
+    assert [v.data for v in logs] == pytest.approx([0.0, -1000.0])
+
+
+def test_log_softmax_is_the_log_of_softmax():
+    zs = [Value(0.5), Value(-2.0), Value(3.0)]
+    assert [v.data for v in log_softmax(zs)] == \
+        pytest.approx([math.log(p.data) for p in softmax(zs)], rel=1e-14)
+
+
+# ----------------------------------------------------------- cross-entropy
+def test_cross_entropy_is_log_sum_exp_minus_the_right_logit():
+    zs = [Value(2.0), Value(1.0), Value(0.1)]
+    loss = cross_entropy(zs, 0)
+    # lecture §3: L = -z_c + log Σ_j exp(z_j)
+    assert loss.data == pytest.approx(-2.0 + math.log(sum(math.exp(z.data) for z in zs)))
+
+
+@pytest.mark.parametrize("target", [0, 1, 2])
+def test_cross_entropy_gradient_is_softmax_minus_onehot(target):
+    zs = [Value(2.0), Value(1.0), Value(0.1)]
+    cross_entropy(zs, target).backward()
+    total = sum(math.exp(z.data) for z in zs)
+    for j, z in enumerate(zs):
+        expected = math.exp(z.data) / total - (1.0 if j == target else 0.0)
+        assert z.grad == pytest.approx(expected, abs=1e-15)
+
+
+def test_cross_entropy_is_stable_for_huge_logits():
+    zs = [Value(1000.0), Value(-1000.0), Value(0.0)]
+    assert cross_entropy(zs, 0).data == 0.0
+    loss = cross_entropy(zs, 1)
+    assert loss.data == pytest.approx(2000.0)
+    loss.backward()
+    assert [z.grad for z in zs] == pytest.approx([1.0, -1.0, 0.0])
+
+
+def test_cross_entropy_is_one_compact_subgraph():
+    zs = [Value(0.3), Value(-0.2), Value(1.1), Value(0.0)]
+    nodes = topological_order(cross_entropy(zs, 2))
+    # the 4 logits, 4 shifts, 4 exps, one sum, one log, one subtraction
+    assert len(nodes) == 3 * len(zs) + 3
+    assert [node.op for node in nodes].count("sum") == 1
+
+
+@pytest.mark.parametrize("bad", [3, -1])
+def test_a_class_index_out_of_range_is_refused_with_its_value(bad):
+    with pytest.raises(ValueError, match=f"target_index {bad} is out of range for 3 classes"):
+        cross_entropy([Value(0.0), Value(1.0), Value(2.0)], bad)
+
+
+def test_a_class_index_must_be_an_int():
+    with pytest.raises(ValueError, match="must be a class number"):
+        cross_entropy([Value(0.0), Value(1.0)], 1.0)
+
+
+# ------------------------------------------------------------- the others
+def test_mse_is_the_squared_error_with_gradient_two_times_the_error():
+    pred = Value(0.75)
+    loss = mse(pred, 1.0)
+    assert loss.data == 0.0625
+    loss.backward()
+    assert pred.grad == 2 * (0.75 - 1.0)
+
+
+def test_hinge_is_micrograds_max_margin_loss():
+    assert hinge(Value(0.25), 1).data == 0.75  # inside the margin
+    assert hinge(Value(2.0), 1).data == 0.0  # beyond it: no loss and no gradient
+    score = Value(0.5)
+    loss = hinge(score, -1)
+    assert loss.data == 1.5
+    loss.backward()
+    assert score.grad == 1.0
+
+
+def test_hinge_wants_labels_minus_one_and_plus_one():
+    with pytest.raises(ValueError, match="y = 0 must be -1 or \\+1.*2\\*y - 1"):
+        hinge(Value(0.5), 0)
+
+
+def test_mean_loss_is_one_node_giving_each_example_one_nth():
+    losses = [Value(1.0), Value(2.0), Value(6.0)]
+    total = mean_loss(losses)
+    assert total.op == "mean" and total.data == 3.0
+    total.backward()
+    assert [v.grad for v in losses] == [1 / 3] * 3
+    with pytest.raises(ValueError, match="empty"):
+        mean_loss([])

@@ -1,0 +1,269 @@
+"""tinygrad_edu.train: the training loop, the σ(z) − y check, and `tinygrad-edu train`."""
+
+from __future__ import annotations
+
+import json
+import re
+import runpy
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tinygrad_edu import Value, cli
+from tinygrad_edu.data import make_blobs, make_circles, make_moons, make_spiral, make_xor
+from tinygrad_edu.nn import MLP
+from tinygrad_edu.optim import SGD, Adam
+from tinygrad_edu.train import (
+    TOLERANCE,
+    OutputGradientError,
+    check_sigmoid_bce_gradient,
+    check_softmax_ce_gradient,
+    evaluate,
+    fit,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ------------------------------------------------------- accuracy targets
+# Each target with a fixed seed, on the smallest network and fewest Adam steps
+# that reach it with some room to spare, to keep `make test` fast.
+@pytest.mark.parametrize("make, hidden, steps, target", [
+    (make_moons, [8, 8], 60, 0.97),
+    (make_circles, [8, 8], 50, 0.95),
+    (make_xor, [8, 8], 50, 0.95),
+    (make_spiral, [16, 16], 70, 0.90),
+], ids=["moons", "circles", "xor", "spiral"])
+def test_a_small_network_learns_each_data_set(make, hidden, steps, target):
+    X, y = make(n_samples=100, seed=0)
+    model = MLP(2, [*hidden, 1], seed=0)
+    fit(model, X, y, Adam(model.parameters(), lr=0.05), loss="bce", steps=steps)
+    _, accuracy = evaluate(model, X, y, "bce")
+    assert accuracy >= target
+
+
+def test_micrograds_setting_learns_the_moons_too():
+    # moons with noise 0.1, two hidden layers, the hinge loss and plain SGD
+    X, y = make_moons(n_samples=100, noise=0.1, seed=0)
+    model = MLP(2, [8, 8, 1], seed=0)
+    fit(model, X, y, SGD(model.parameters(), lr=0.5), loss="hinge", steps=70)
+    assert evaluate(model, X, y, "hinge")[1] >= 0.97
+
+
+def test_the_multi_class_loss_learns_three_blobs():
+    X, y = make_blobs(n_samples=60, centers=3, seed=0)
+    model = MLP(2, [8, 3], seed=0)
+    history = fit(model, X, y, Adam(model.parameters(), lr=0.05), loss="ce", steps=30)
+    assert history.losses[-1] < history.losses[0] / 4
+    assert evaluate(model, X, y, "ce")[1] >= 0.95
+
+
+# ------------------------------------------------------- the σ(z) − y check
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_dl_dz_is_sigma_minus_y_over_n_on_every_example(seed):
+    X, y = make_moons(n_samples=50, seed=seed)
+    model = MLP(2, [8, 1], seed=seed)
+    check = check_sigmoid_bce_gradient(model, X, y)
+    assert check.examples == 50 and check.skipped == 0
+    assert check.max_abs_difference <= TOLERANCE
+    assert all(p.grad == 0.0 for p in model.parameters())  # the check cleans up after itself
+
+    fit(model, X, y, Adam(model.parameters(), lr=0.05), steps=20, seed=seed)
+    assert check_sigmoid_bce_gradient(model, X, y).max_abs_difference <= TOLERANCE
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_dl_dz_is_softmax_minus_onehot_over_n_for_every_logit(seed):
+    X, y = make_spiral(n_samples=45, n_classes=3, seed=seed)
+    model = MLP(2, [8, 3], seed=seed)
+    check = check_softmax_ce_gradient(model, X, y)
+    assert check.examples == 45
+    assert check.max_abs_difference <= TOLERANCE
+
+
+def test_the_check_fails_loudly_when_a_derivative_is_wrong(monkeypatch):
+    def sloppy_sigmoid(z: Value) -> Value:
+        # the right value, but a derivative 0.01 too large: adds 0.01 * (z - z.data) = 0
+        return (1 + (-z).exp()) ** -1 + 0.01 * (z - z.data)
+
+    monkeypatch.setattr(Value, "sigmoid", sloppy_sigmoid)
+    X, y = make_moons(n_samples=20, seed=0)
+    with pytest.raises(OutputGradientError, match="backprop is wrong"):
+        check_sigmoid_bce_gradient(MLP(2, [4, 1], seed=0), X, y)
+
+
+def test_saturated_outputs_are_left_out_of_the_check_and_counted():
+    X, y = make_moons(n_samples=20, seed=0)
+    model = MLP(2, [4, 1], seed=0)
+    # Spread the logits and centre them on 36.7, where σ(z) starts to round to exactly 1.0.
+    output = model.layers[-1].neurons[0]
+    for w in output.w:
+        w.data *= 20.0
+    logits = sorted(model(x).data for x in X)
+    output.b.data = 36.7 - logits[10]
+    saturated = sum(model(x).sigmoid().data == 1.0 for x in X)
+    assert 0 < saturated < 20
+    check = check_sigmoid_bce_gradient(model, X, y)
+    assert check.skipped == saturated and check.examples == 20 - saturated
+    assert check.max_abs_difference <= TOLERANCE
+    assert "left out" in str(check)
+
+
+# ------------------------------------------------------------------- fit
+def test_fit_records_a_loss_and_accuracy_per_step_and_mini_batches_are_seeded():
+    X, y = make_moons(n_samples=40, seed=0)
+    runs = []
+    for _ in range(2):
+        model = MLP(2, [4, 1], seed=0)
+        history = fit(model, X, y, Adam(model.parameters(), lr=0.05), steps=5,
+                      batch_size=10, seed=3)
+        runs.append(history.losses)
+        assert history.steps == 5 and len(history.accuracies) == 5
+        assert all(a in {k / 10 for k in range(11)} for a in history.accuracies)
+    assert runs[0] == runs[1]
+
+
+def test_ctrl_c_in_fit_stops_cleanly_and_keeps_what_was_learned():
+    X, y = make_moons(n_samples=40, seed=0)
+    model = MLP(2, [4, 1], seed=0)
+    before = [p.data for p in model.parameters()]
+
+    def interrupt_at_step_3(step: int, loss: float, accuracy: float) -> None:
+        if step == 3:
+            raise KeyboardInterrupt
+
+    history = fit(model, X, y, Adam(model.parameters(), lr=0.05), steps=1000,
+                  callback=interrupt_at_step_3)
+    assert history.interrupted and history.steps == 4
+    assert [p.data for p in model.parameters()] != before
+
+
+def test_fit_refuses_labels_that_do_not_suit_the_loss():
+    X, y = make_spiral(n_samples=30, n_classes=3, seed=0)
+    model = MLP(2, [4, 1], seed=0)
+    with pytest.raises(ValueError, match="loss 'bce' is for two classes.*label is 2.*'ce'"):
+        fit(model, X, y, Adam(model.parameters()), loss="bce")
+
+
+# ------------------------------------------------------- tinygrad-edu train
+SMALL = ["--samples", "40", "--hidden", "4", "--steps", "15"]
+
+
+def test_the_train_command_writes_plots_and_a_summary(tmp_path, capsys):
+    out = tmp_path / "train"
+    assert cli.main(["train", *SMALL, "--out", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert "check before training: dL/dz vs (σ(z) − y)/N" in printed.out
+    assert "training" in printed.err and "15/15" in printed.err  # the progress bar
+    for name in ("decision_boundary", "loss_curve"):
+        assert (out / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+        assert "<svg" in (out / f"{name}.svg").read_text(encoding="utf-8")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["steps"] == 15 and summary["interrupted"] is False
+    assert summary["parameters"] == 4 * 3 + 5
+    assert 0.0 <= summary["accuracy"] <= 1.0 and summary["final_loss"] > 0.0
+    assert summary["seconds"] > 0.0
+    check = summary["output_gradient_check"]["before_training"]
+    assert check["examples"] == 40 and check["max_abs_difference"] <= TOLERANCE
+
+
+def test_the_train_command_checks_softmax_for_several_classes(tmp_path, capsys):
+    argv = ["train", "--dataset", "blobs", "--classes", "3", "--loss", "ce", "--samples", "30",
+            "--hidden", "4", "--steps", "5", "--optimizer", "sgd", "--out", str(tmp_path)]
+    assert cli.main(argv) == 0
+    assert "(softmax(z) − onehot(y))/N" in capsys.readouterr().out
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["classes"] == 3 and summary["parameters"] == 4 * 3 + 3 * 5
+
+
+def test_the_train_command_reads_a_csv(tmp_path):
+    data = tmp_path / "mine.csv"
+    data.write_text("x1,x2,label\n" + "".join(
+        f"{x1},{x2},{label}\n" for (x1, x2), label in zip(*make_xor(n_samples=20, seed=1))))
+    assert cli.main(["train", "--data", str(data), "--hidden", "4", "--steps", "3",
+                     "--out", str(tmp_path / "out")]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["data"] == str(data) and summary["samples"] == 20
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--hidden", "16,x"], "--hidden '16,x': expected layer sizes like 16,16"),
+    (["--lr", "0"], "--lr 0.0: the learning rate must be > 0"),
+    (["--steps", "-1"], "--steps -1: must be >= 0"),
+    (["--dataset", "spiral", "--classes", "3"],
+     "--loss bce is for two classes, but the data has 3"),
+    (["--dataset", "moons", "--classes", "3"], "--classes is for spiral and blobs"),
+    (["--samples", "1"], "n_samples = 1 is too few"),
+    (["--data", "no/such/file.csv"], "--data no/such/file.csv: cannot read it"),
+])
+def test_bad_arguments_exit_2_with_one_line(tmp_path, capsys, argv, message):
+    assert cli.main(["train", *argv, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert not (tmp_path / "summary.json").exists()
+
+
+def test_a_malformed_csv_is_a_one_line_error_naming_the_line(tmp_path, capsys):
+    data = tmp_path / "bad.csv"
+    data.write_text("0.1,0.2,0\n0.3,0.4\n")
+    assert cli.main(["train", "--data", str(data), "--out", str(tmp_path)]) == 2
+    assert "bad.csv, line 2: expected 3 values" in capsys.readouterr().err
+
+
+def test_options_argparse_refuses_exit_2(capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["train", "--dataset", "moons", "--data", "x.csv"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_ctrl_c_stops_the_command_cleanly_and_still_writes_the_outputs(tmp_path):
+    out = tmp_path / "out"
+    log = tmp_path / "stderr.txt"  # the progress bar goes to stderr
+    command = [sys.executable, "-m", "tinygrad_edu", "train", "--samples", "40", "--hidden", "4",
+               "--steps", "1000000", "--out", str(out)]
+    with open(log, "w", encoding="utf-8") as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                   cwd=tmp_path)
+        try:
+            # Press Ctrl-C once the progress bar shows that some steps are done.
+            deadline = time.monotonic() + 60
+            while not re.search(r"\| *[1-9]\d*/1000000", log.read_text(encoding="utf-8")):
+                assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.05)
+            process.send_signal(signal.SIGINT)
+            stdout, _ = process.communicate(timeout=60)
+        finally:
+            process.kill()
+    assert process.returncode == 130, log.read_text(encoding="utf-8")
+    assert "interrupted after" in stdout and "Traceback" not in log.read_text(encoding="utf-8")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["interrupted"] is True and 0 < summary["steps"] < 1000000
+    assert (out / "decision_boundary.png").exists() and (out / "loss_curve.svg").exists()
+
+
+# ------------------------------------------------------------------ the demo
+def test_the_classifier_demo_prints_the_checks_and_writes_the_plots(tmp_path, capsys):
+    demo = runpy.run_path(str(ROOT / "demos" / "train_classifier.py"))
+    result = demo["main"](["--out", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert result["dl_dz2"] == pytest.approx(result["a2_minus_y"], abs=1e-12)
+    assert printed.count("dL/dz vs (σ(z) − y)/N") == 2
+    assert "dL/dz vs (softmax(z) − onehot(y))/N" in printed
+    assert all(check.max_abs_difference <= TOLERANCE for check in result["checks"].values())
+    assert result["checks"]["after"].examples == 100  # no output saturated
+    assert result["accuracy"] == 1.0 and "training accuracy 100%" in printed
+    assert all(path.stat().st_size > 0 for path in result["pictures"])
+
+
+def test_the_classifier_demo_refuses_a_bad_step_count_in_one_line(capsys):
+    demo = runpy.run_path(str(ROOT / "demos" / "train_classifier.py"))
+    with pytest.raises(SystemExit) as stop:
+        demo["main"](["--steps", "0"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--steps must be at least 1, got 0" in err

@@ -1,0 +1,221 @@
+"""Small 2-feature data sets to train classifiers on, made in pure Python, plus a CSV reader.
+
+Every generator returns `(X, y)`: X a list of `[x1, x2]` points and y a list
+of int class labels 0, 1, ... (0/1 for two classes), shuffled. Like
+scikit-learn's `make_moons` and friends they take `n_samples`, `seed` and,
+where it applies, `noise` (the standard deviation of Gaussian noise added to
+each coordinate). The same seed always gives the same data.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import numbers
+import random
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+Dataset = tuple[list[list[float]], list[int]]
+
+
+# ------------------------------------------------------------------ checks
+def _check_count(n_samples: object, classes: int) -> int:
+    """Return n_samples if it gives every class at least one point, else raise ValueError."""
+    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral):
+        raise ValueError(f"n_samples must be a whole number, got {n_samples!r}")
+    if n_samples < classes:
+        raise ValueError(f"n_samples = {n_samples} is too few: {classes} classes need "
+                         f"at least {classes} points")
+    return int(n_samples)
+
+
+def _check_noise(noise: object) -> float:
+    """Return noise as a float if it is a finite number >= 0, else raise ValueError."""
+    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) \
+            or not 0.0 <= noise < math.inf:
+        raise ValueError(f"noise must be a number >= 0 (a standard deviation), got {noise!r}")
+    return float(noise)
+
+
+def _split(n_samples: int, classes: int) -> list[int]:
+    """How many points each class gets: as equal as possible, the first classes one more."""
+    share, extra = divmod(n_samples, classes)
+    return [share + (1 if k < extra else 0) for k in range(classes)]
+
+
+def _linspace(start: float, stop: float, count: int, endpoint: bool = True) -> list[float]:
+    """`count` evenly spaced numbers from start to stop (numpy.linspace in pure Python)."""
+    intervals = (count - 1 if endpoint else count) or 1
+    step = (stop - start) / intervals
+    return [start + i * step for i in range(count)]
+
+
+def _finish(points: list[list[float]], labels: list[int], noise: float,
+            rng: random.Random) -> Dataset:
+    """Add Gaussian noise to every coordinate, then shuffle points and labels together."""
+    noisy = [[x1 + rng.gauss(0.0, noise), x2 + rng.gauss(0.0, noise)] for x1, x2 in points]
+    order = list(range(len(noisy)))
+    rng.shuffle(order)
+    return [noisy[i] for i in order], [labels[i] for i in order]
+
+
+# -------------------------------------------------------------- generators
+def make_moons(n_samples: int = 100, noise: float = 0.1, seed: Optional[int] = 0) -> Dataset:
+    """Two interleaving half circles: class 0 the upper moon, class 1 the lower one."""
+    n_samples, noise = _check_count(n_samples, 2), _check_noise(noise)
+    rng = random.Random(seed)
+    upper, lower = _split(n_samples, 2)
+    points = [[math.cos(t), math.sin(t)] for t in _linspace(0.0, math.pi, upper)]
+    points += [[1.0 - math.cos(t), 0.5 - math.sin(t)] for t in _linspace(0.0, math.pi, lower)]
+    return _finish(points, [0] * upper + [1] * lower, noise, rng)
+
+
+def make_circles(n_samples: int = 100, noise: float = 0.1, factor: float = 0.5,
+                 seed: Optional[int] = 0) -> Dataset:
+    """A ring (class 0, radius 1) around a smaller ring (class 1, radius `factor`)."""
+    n_samples, noise = _check_count(n_samples, 2), _check_noise(noise)
+    if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0 < factor < 1:
+        raise ValueError(f"factor = {factor!r} must be between 0 and 1 "
+                         f"(the inner ring's radius over the outer one's)")
+    rng = random.Random(seed)
+    outer, inner = _split(n_samples, 2)
+    points = [[math.cos(t), math.sin(t)]
+              for t in _linspace(0.0, 2 * math.pi, outer, endpoint=False)]
+    points += [[factor * math.cos(t), factor * math.sin(t)]
+               for t in _linspace(0.0, 2 * math.pi, inner, endpoint=False)]
+    return _finish(points, [0] * outer + [1] * inner, noise, rng)
+
+
+def make_xor(n_samples: int = 100, noise: float = 0.05, seed: Optional[int] = 0) -> Dataset:
+    """Points in the four quadrants of [-1, 1]²: class 1 where x1 and x2 have opposite signs.
+
+    No single line separates the classes, which is why a network needs a hidden
+    layer to learn XOR. Points keep a margin of 0.1 from the axes before the
+    noise is added.
+    """
+    n_samples, noise = _check_count(n_samples, 2), _check_noise(noise)
+    rng = random.Random(seed)
+    points, labels = [], []
+    # class 0 in the quadrants where the signs agree, class 1 where they differ
+    quadrants = {0: [(1.0, 1.0), (-1.0, -1.0)], 1: [(1.0, -1.0), (-1.0, 1.0)]}
+    for label, count in enumerate(_split(n_samples, 2)):
+        for signs, quadrant_count in zip(quadrants[label], _split(count, 2)):
+            for _ in range(quadrant_count):
+                points.append([signs[0] * rng.uniform(0.1, 1.0), signs[1] * rng.uniform(0.1, 1.0)])
+                labels.append(label)
+    return _finish(points, labels, noise, rng)
+
+
+def make_spiral(n_samples: int = 100, n_classes: int = 2, noise: float = 0.05,
+                seed: Optional[int] = 0) -> Dataset:
+    """`n_classes` spiral arms around the origin, one class each, each turning 1.5 times."""
+    if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral) \
+            or n_classes < 2:
+        raise ValueError(f"n_classes must be a whole number >= 2, got {n_classes!r}")
+    n_samples, noise = _check_count(n_samples, n_classes), _check_noise(noise)
+    rng = random.Random(seed)
+    points, labels = [], []
+    for k, count in enumerate(_split(n_samples, n_classes)):
+        start = 2 * math.pi * k / n_classes  # the arms start evenly spaced around the circle
+        for r in _linspace(0.1, 1.0, count):
+            angle = start + 3 * math.pi * r  # the further out, the further round: 1.5 turns
+            points.append([r * math.cos(angle), r * math.sin(angle)])
+            labels.append(k)
+    return _finish(points, labels, noise, rng)
+
+
+def make_blobs(n_samples: int = 100, centers: Union[int, Sequence[Sequence[float]]] = 3,
+               noise: float = 0.5, seed: Optional[int] = 0) -> Dataset:
+    """Gaussian clusters, one class each, around `centers`: a list of [x1, x2] points, or a
+    count K that places K centres evenly on a circle of radius 2.
+    """
+    if isinstance(centers, numbers.Integral) and not isinstance(centers, bool):
+        if centers < 2:
+            raise ValueError(f"centers must be at least 2 (one blob per class), got {centers}")
+        angles = [2 * math.pi * k / centers for k in range(centers)]
+        centers = [[2 * math.cos(angle), 2 * math.sin(angle)] for angle in angles]
+    centres = [[float(c) for c in centre] for centre in centers]
+    if len(centres) < 2 or any(len(centre) != 2 for centre in centres):
+        raise ValueError(f"centers must be a count >= 2 or a list of at least two [x1, x2] "
+                         f"points, got {centers!r}")
+    n_samples, noise = _check_count(n_samples, len(centres)), _check_noise(noise)
+    rng = random.Random(seed)
+    points, labels = [], []
+    for k, count in enumerate(_split(n_samples, len(centres))):
+        points += [list(centres[k]) for _ in range(count)]
+        labels += [k] * count
+    return _finish(points, labels, noise, rng)
+
+
+# --------------------------------------------------------------------- CSV
+def load_csv(path: Union[str, Path]) -> Dataset:
+    """Read your own data: one point per line as `x1,x2,label`, labels 0, 1, ..., K-1.
+
+    A first line of column names (e.g. `x1,x2,label`) is skipped, and so are
+    blank lines and lines starting with `#`. A malformed line raises ValueError
+    naming the file, the line number and what is wrong with it.
+    """
+    points: list[list[float]] = []
+    labels: list[int] = []
+    with open(path, newline="", encoding="utf-8") as file:
+        reader = csv.reader(file)
+        for row in _rows(reader, path):
+            where = f"{path}, line {reader.line_num}"
+            fields = [field.strip() for field in row]
+            if not any(fields) or fields[0].startswith("#"):
+                continue
+            if not points and not _is_number(fields[0]):
+                continue  # the header line of column names
+            if len(fields) != 3:
+                raise ValueError(f"{where}: expected 3 values (x1, x2, label), "
+                                 f"got {len(fields)}: {','.join(row)!r}")
+            points.append([_parse_feature(fields[0], "x1", where),
+                           _parse_feature(fields[1], "x2", where)])
+            labels.append(_parse_label(fields[2], where))
+    if not points:
+        raise ValueError(f"{path}: no data lines; expected lines like 0.5,-1.2,1 (x1, x2, label)")
+    classes = sorted(set(labels))
+    if classes != list(range(len(classes))) or len(classes) < 2:
+        raise ValueError(f"{path}: the labels must be 0, 1, ..., K-1 with at least two classes, "
+                         f"found {', '.join(map(str, classes))}")
+    return points, labels
+
+
+def _rows(reader, path: Union[str, Path]):
+    """The reader's rows, with a clear error for a file that is not text."""
+    try:
+        yield from reader
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a UTF-8 text file; expected lines like 0.5,-1.2,1") \
+            from None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_feature(text: str, name: str, where: str) -> float:
+    """A feature value as a finite float, or ValueError naming the line."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{where}: {name} = {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{where}: {name} = {text!r} is not a finite number")
+    return value
+
+
+def _parse_label(text: str, where: str) -> int:
+    """A class label as an int >= 0 (`1` or `1.0`), or ValueError naming the line."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value >= 0 and value.is_integer()):
+        raise ValueError(f"{where}: label = {text!r} must be a class number 0, 1, 2, ...")
+    return int(value)

@@ -1,0 +1,128 @@
+"""Loss functions built from engine operations, so backward() finds their gradients (lecture §3).
+
+Each function takes one example's output and target and returns a Value;
+`mean_loss` averages a batch of them into one node. The probabilities and
+logarithms are computed the numerically stable way: softmax and log-softmax
+subtract the largest logit first (which changes nothing mathematically, since
+softmax(z) = softmax(z - c) for any constant c), and the logistic loss on a
+logit never takes the log of a number that rounded to 0.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Sequence
+
+from tinygrad_edu import engine
+from tinygrad_edu.engine import Value
+
+
+def _check_probability_target(y: object, loss: str) -> float:
+    """Return the target as a float if it is a number in [0, 1], else raise ValueError."""
+    if isinstance(y, bool) or not isinstance(y, numbers.Real) or not 0.0 <= y <= 1.0:
+        raise ValueError(f"{loss}: target y = {y!r} must be a number in [0, 1] "
+                         f"(1 for the positive class, 0 for the negative one)")
+    return float(y)
+
+
+def binary_cross_entropy(p: Value, y: float) -> Value:
+    """L = -[y log p + (1 - y) log(1 - p)] for a predicted probability p."""
+    y = _check_probability_target(y, "binary_cross_entropy")
+    if not 0.0 <= p.data <= 1.0:
+        raise ValueError(f"binary_cross_entropy: p = {p.data!r} is not a probability in [0, 1]")
+    # A term whose weight is 0 is left out, so y = 1 with p = 1.0 gives 0, not 0 * log(0).
+    terms = []
+    if y != 0.0:
+        terms.append(y * _log_probability(p, "log p", y))
+    if y != 1.0:
+        terms.append((1.0 - y) * _log_probability(1.0 - p, "log(1 - p)", y))
+    return -engine.sum(terms)
+
+
+def _log_probability(q: Value, name: str, y: float) -> Value:
+    """log q for a BCE term, with an error that explains a q that rounded to 0."""
+    if q.data == 0.0:
+        raise ValueError(f"binary_cross_entropy: target y = {y!r} needs {name}, which is log(0): "
+                         f"the loss is infinite. For a sigmoid output, use "
+                         f"binary_cross_entropy_with_logits(z, y) on the logit z: it stays finite")
+    return q.log()
+
+
+def binary_cross_entropy_with_logits(z: Value, y: float) -> Value:
+    """BCE of σ(z) against y, computed from the logit z; finite for any z, and dL/dz = σ(z) - y.
+
+    The loss equals max(z, 0) - z*y + log(1 + e^(-|z|)). The log's argument is
+    between 1 and 2, so it never rounds to log(0) or overflows, however large
+    |z| is. The two branches are the same formula with the sign of z known:
+    z > 0:  L = z(1 - y) + log(1 + e^(-z)),  dL/dz = (1 - y) - (1 - σ(z)) = σ(z) - y
+    z <= 0: L = -z*y     + log(1 + e^z),     dL/dz = -y + σ(z)
+    (z = 0 takes the second branch; the gradient there is σ(0) - y = 0.5 - y.)
+    """
+    y = _check_probability_target(y, "binary_cross_entropy_with_logits")
+    if z.data > 0.0:
+        return z * (1.0 - y) + (1.0 + (-z).exp()).log()
+    return (1.0 + z.exp()).log() - z * y
+
+
+def softmax(zs: Sequence[Value]) -> list[Value]:
+    """softmax(z)_i = e^(z_i) / Σ_j e^(z_j), shifted by max(z) so no exp can overflow."""
+    if not zs:
+        raise ValueError("softmax() of an empty list: give at least one logit")
+    shift = max(z.data for z in zs)
+    exps = [(z - shift).exp() for z in zs]
+    total = engine.sum(exps)  # >= 1, because the largest term is e^0
+    return [e / total for e in exps]
+
+
+def log_softmax(zs: Sequence[Value]) -> list[Value]:
+    """log softmax(z)_i = z_i - log Σ_j e^(z_j), computed on z - max(z) so it stays finite."""
+    if not zs:
+        raise ValueError("log_softmax() of an empty list: give at least one logit")
+    shift = max(z.data for z in zs)
+    shifted = [z - shift for z in zs]
+    log_total = engine.sum([s.exp() for s in shifted]).log()
+    return [s - log_total for s in shifted]
+
+
+def cross_entropy(logits: Sequence[Value], target_index: int) -> Value:
+    """L = -log softmax(z)_c = log Σ_j e^(z_j) - z_c for the correct class c.
+
+    Its gradient with respect to the logits is softmax(z) - onehot(c). It is one
+    compact subgraph: the logits shifted by their max, their exps, one sum node,
+    one log, and one subtraction.
+    """
+    classes = len(logits)
+    if classes == 0:
+        raise ValueError("cross_entropy() needs at least one logit")
+    if isinstance(target_index, bool) or not isinstance(target_index, numbers.Integral):
+        raise ValueError(f"cross_entropy: target_index must be a class number (an int), "
+                         f"got {type(target_index).__name__}: {target_index!r}")
+    if not 0 <= target_index < classes:
+        raise ValueError(f"cross_entropy: target_index {target_index} is out of range for "
+                         f"{classes} classes (0 to {classes - 1})")
+    shift = max(z.data for z in logits)
+    shifted = [z - shift for z in logits]
+    log_total = engine.sum([s.exp() for s in shifted]).log()
+    # log Σ e^(z_j - m) - (z_c - m) = log Σ e^(z_j) - z_c: the shift cancels
+    return log_total - shifted[target_index]
+
+
+def mse(pred: Value, target: float) -> Value:
+    """Squared error (pred - target)² of one example; mean_loss over a batch makes it the MSE."""
+    return (pred - target) ** 2
+
+
+def hinge(score: Value, y: int) -> Value:
+    """micrograd's max-margin loss max(0, 1 - y * score) for a label y of -1 or +1."""
+    if isinstance(y, bool) or y not in (-1, 1):
+        raise ValueError(f"hinge: label y = {y!r} must be -1 or +1 "
+                         f"(turn 0/1 labels into -1/+1 with 2*y - 1)")
+    return (1 + -y * score).relu()
+
+
+def mean_loss(losses: Sequence[Value]) -> Value:
+    """The mean of a batch of per-example losses, as one node (local gradient 1/N on each)."""
+    losses = list(losses)
+    if not losses:
+        raise ValueError("mean_loss() of an empty batch: give at least one loss")
+    return engine.mean(losses)

@@ -1,0 +1,449 @@
+"""Training a classifier: the loop `fit`, the σ(z) − y check, and the `tinygrad-edu train` command.
+
+The loop is the lecture's (§4): for a batch of examples run forward to get the
+outputs, compute the loss, run backward to get every weight's gradient, and
+update every weight:
+
+    optimizer.zero_grad()
+    loss = mean_loss([example_loss(model(x), y) for x, y in batch])
+    loss.backward()
+    optimizer.step()
+
+The check proves the lecture's central result on a real network: with a
+sigmoid output a = σ(z) and the binary cross-entropy, backprop gives
+dL/dz = a − y (divided by N for a mean over N examples); with softmax and
+cross-entropy, dL/dz = softmax(z) − onehot(y).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence, Union
+
+from tqdm import tqdm
+
+from tinygrad_edu import data, engine
+from tinygrad_edu.engine import Value
+from tinygrad_edu.losses import (
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge,
+    mean_loss,
+    mse,
+)
+from tinygrad_edu.nn import MLP, Module
+from tinygrad_edu.optim import SGD, Adam, Optimizer
+
+# What each loss name means for a model whose last layer gives logits:
+#   bce    one logit z, loss BCE(σ(z), y), predicts 1 when z > 0
+#   ce     one logit per class, loss cross-entropy of softmax(z), predicts the largest
+#   hinge  one score z, micrograd's max-margin loss with y mapped to -1/+1
+#   mse    one logit z, squared error between σ(z) and y
+LOSSES = ("bce", "ce", "hinge", "mse")
+
+# The largest |dL/dz - expected| the σ(z) − y check accepts: float rounding is ~1e-16.
+TOLERANCE = 1e-9
+
+
+# ------------------------------------------------------------ per example
+def example_loss(output: Union[Value, list[Value]], target: int, loss: str) -> Value:
+    """The loss of one example, given the model's output (logit or logits) and its class."""
+    if loss == "bce":
+        return binary_cross_entropy_with_logits(output, target)
+    if loss == "ce":
+        return cross_entropy(output, target)
+    if loss == "hinge":
+        return hinge(output, 2 * target - 1)
+    if loss == "mse":
+        return mse(output.sigmoid(), target)
+    raise ValueError(f"unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}")
+
+
+def _sigmoid(z: float) -> float:
+    """σ(z) in plain floats, without overflow."""
+    if z >= 0.0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def _softmax(zs: Sequence[float]) -> list[float]:
+    """softmax in plain floats, shifted by the max."""
+    shift = max(zs)
+    exps = [math.exp(z - shift) for z in zs]
+    total = math.fsum(exps)
+    return [e / total for e in exps]
+
+
+def probabilities(output: Union[Value, list[Value]]) -> list[float]:
+    """Class probabilities from a model's output: [1 − σ(z), σ(z)] for one logit, else softmax."""
+    if type(output) is Value:
+        p = _sigmoid(output.data)
+        return [1.0 - p, p]
+    return _softmax([z.data for z in output])
+
+
+def predict(output: Union[Value, list[Value]]) -> int:
+    """The predicted class: 1 if the single logit is > 0, else the index of the largest logit."""
+    if type(output) is Value:
+        return 1 if output.data > 0.0 else 0
+    scores = [z.data for z in output]
+    return scores.index(max(scores))
+
+
+def evaluate(model: Module, X: Sequence[Sequence[float]], y: Sequence[int],
+             loss: str) -> tuple[float, float]:
+    """(mean loss, accuracy) of the model on the whole data set."""
+    outputs = [model(x) for x in X]
+    total = mean_loss([example_loss(out, t, loss) for out, t in zip(outputs, y)])
+    correct = sum(predict(out) == t for out, t in zip(outputs, y))
+    return total.data, correct / len(y)
+
+
+# ------------------------------------------------------------------ fit
+@dataclass
+class History:
+    """What fit() recorded: the loss and accuracy of every completed step's batch."""
+
+    losses: list[float] = field(default_factory=list)
+    accuracies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    interrupted: bool = False  # True if Ctrl-C stopped training early
+
+    @property
+    def steps(self) -> int:
+        """How many steps were completed."""
+        return len(self.losses)
+
+
+def _check_labels(y: Sequence[int], loss: str) -> None:
+    """Raise ValueError if the labels do not suit the loss (the 1-logit losses need 0/1)."""
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}")
+    if loss != "ce":
+        other = next((t for t in y if t not in (0, 1)), None)
+        if other is not None:
+            raise ValueError(f"loss {loss!r} is for two classes labelled 0 and 1, but a label "
+                             f"is {other!r}; use loss 'ce' for more classes")
+
+
+def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer: Optimizer,
+        loss: str = "bce", steps: int = 200, batch_size: int = 0, seed: Optional[int] = 0,
+        callback: Optional[Callable[[int, float, float], None]] = None,
+        progress: bool = False) -> History:
+    """Train `model` on (X, y) for `steps` optimizer steps and return the History.
+
+    batch_size 0 uses every example in every step (full batch); otherwise each
+    step draws a fresh random batch of that size, from a generator seeded with
+    `seed`. `callback(step, loss, accuracy)` runs after every step. Ctrl-C
+    (KeyboardInterrupt) ends training early and cleanly: the History has every
+    completed step and `interrupted` set, and the model keeps what it learned.
+    """
+    _check_labels(y, loss)
+    if len(X) != len(y) or not X:
+        raise ValueError(f"X and y must be non-empty and of the same length, "
+                         f"got {len(X)} points and {len(y)} labels")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps must be a whole number >= 0, got {steps!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 0:
+        raise ValueError(f"batch_size must be a whole number >= 0 (0 = all examples), "
+                         f"got {batch_size!r}")
+    rng = random.Random(seed)
+    everything = list(range(len(X)))
+    full_batch = batch_size == 0 or batch_size >= len(X)
+    history = History()
+    start = time.perf_counter()
+    bar = tqdm(total=steps, desc="training", unit="step", disable=not progress, leave=True)
+    try:
+        for step in range(steps):
+            batch = everything if full_batch else rng.sample(everything, batch_size)
+            outputs = [model(X[i]) for i in batch]
+            total = mean_loss([example_loss(out, y[i], loss) for out, i in zip(outputs, batch)])
+            optimizer.zero_grad()
+            total.backward()
+            optimizer.step()
+            accuracy = sum(predict(out) == y[i] for out, i in zip(outputs, batch)) / len(batch)
+            history.losses.append(total.data)
+            history.accuracies.append(accuracy)
+            bar.update(1)
+            bar.set_postfix(loss=f"{total.data:.4f}", accuracy=f"{accuracy:.1%}", refresh=False)
+            if callback is not None:
+                callback(step, total.data, accuracy)
+    except KeyboardInterrupt:
+        history.interrupted = True
+    finally:
+        bar.close()
+        history.seconds = time.perf_counter() - start
+    return history
+
+
+# -------------------------------------------------------- the σ(z) − y check
+class OutputGradientError(AssertionError):
+    """Backprop's dL/dz at the output disagreed with the formula: a bug in the engine or loss."""
+
+
+@dataclass
+class OutputGradientCheck:
+    """The result of comparing autograd's dL/dz with the lecture's formula on every example."""
+
+    formula: str  # what dL/dz was compared with
+    max_abs_difference: float
+    examples: int  # how many examples were compared
+    skipped: int = 0  # examples left out because σ(z) rounded to exactly 0 or 1
+
+    def __str__(self) -> str:
+        text = (f"dL/dz vs {self.formula}: largest |difference| = "
+                f"{self.max_abs_difference:.2e} over {self.examples} examples "
+                f"(limit {TOLERANCE:g})")
+        if self.skipped:
+            text += (f"; {self.skipped} confident examples left out: σ(z) rounded to "
+                     f"exactly 0 or 1, where log(a) or log(1 − a) is log(0)")
+        return text
+
+
+def _require_agreement(check: OutputGradientCheck) -> OutputGradientCheck:
+    if not check.max_abs_difference <= TOLERANCE:
+        raise OutputGradientError(f"backprop is wrong: {check}")
+    return check
+
+
+def check_sigmoid_bce_gradient(model: Module, X: Sequence[Sequence[float]],
+                               y: Sequence[int]) -> OutputGradientCheck:
+    """Check dL/dz = (σ(z) − y)/N on every example, with the BCE built from engine primitives.
+
+    For each example the model gives a logit z; the lecture's loss is written
+    out with the engine's own operations, a = σ(z) and
+    L = mean of −(y log a + (1 − y) log(1 − a)), and backward() fills z.grad.
+    An example whose σ(z) rounded to exactly 0.0 or 1.0 in floating point
+    (|z| above about 36) is left out and counted, because one of its two logs
+    would be log(0); on a fresh network no output is that confident. Raises
+    OutputGradientError above TOLERANCE. Parameter grads are zeroed afterwards.
+    """
+    logits = [model(x) for x in X]
+    if type(logits[0]) is not Value:
+        raise ValueError("the σ(z) − y check needs a model with one output unit")
+    pairs = [(z, t) for z, t in zip(logits, y) if 0.0 < _sigmoid(z.data) < 1.0]
+    if not pairs:
+        raise ValueError("every output is saturated (σ(z) is exactly 0 or 1): nothing to check")
+    terms = []
+    for z, t in pairs:
+        a = z.sigmoid()
+        terms.append(-(t * a.log() + (1 - t) * (1 - a).log()))
+    loss = engine.mean(terms)
+    loss.backward()
+    n = len(pairs)
+    gap = max(abs(z.grad - (_sigmoid(z.data) - t) / n) for z, t in pairs)
+    model.zero_grad()
+    return _require_agreement(OutputGradientCheck("(σ(z) − y)/N", gap, n, len(X) - n))
+
+
+def check_softmax_ce_gradient(model: Module, X: Sequence[Sequence[float]],
+                              y: Sequence[int]) -> OutputGradientCheck:
+    """Check dL/dz_j = (softmax(z)_j − onehot(y)_j)/N for every logit of every example.
+
+    The loss is the mean cross-entropy of the examples. Raises
+    OutputGradientError above TOLERANCE. Parameter grads are zeroed afterwards.
+    """
+    outputs = [model(x) for x in X]
+    if type(outputs[0]) is Value:
+        raise ValueError("the softmax check needs a model with one output unit per class")
+    loss = mean_loss([cross_entropy(zs, t) for zs, t in zip(outputs, y)])
+    loss.backward()
+    n = len(X)
+    gap = 0.0
+    for zs, t in zip(outputs, y):
+        expected = _softmax([z.data for z in zs])
+        expected[t] -= 1.0
+        gap = max(gap, *(abs(z.grad - e / n) for z, e in zip(zs, expected)))
+    model.zero_grad()
+    return _require_agreement(OutputGradientCheck("(softmax(z) − onehot(y))/N", gap, n))
+
+
+def check_output_gradient(model: Module, X: Sequence[Sequence[float]], y: Sequence[int],
+                          loss: str) -> Optional[OutputGradientCheck]:
+    """The check that fits the loss: σ(z) − y for 'bce', softmax − onehot for 'ce', else None."""
+    if loss == "bce":
+        return check_sigmoid_bce_gradient(model, X, y)
+    if loss == "ce":
+        return check_softmax_ce_gradient(model, X, y)
+    return None
+
+
+# -------------------------------------------------------------- the command
+DATASETS = ("moons", "circles", "xor", "spiral", "blobs")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the options of `tinygrad-edu train`."""
+    source = parser.add_mutually_exclusive_group()
+    # No default here: argparse only sees --dataset and --data clash when --dataset is given.
+    source.add_argument("--dataset", choices=DATASETS,
+                        help="a generated 2-feature data set (default: moons)")
+    source.add_argument("--data", metavar="CSV",
+                        help="your own data instead: lines of x1,x2,label")
+    parser.add_argument("--samples", type=int, default=100, metavar="N",
+                        help="points to generate (default: 100)")
+    parser.add_argument("--noise", type=float, default=None, metavar="STD",
+                        help="std of the noise on the generated points (default: the data set's)")
+    parser.add_argument("--classes", type=int, default=None, metavar="K",
+                        help="classes for spiral (default 2) and blobs (default 3)")
+    parser.add_argument("--hidden", default="16,16", metavar="SIZES",
+                        help="hidden layer sizes, comma-separated; 'none' for no hidden layer "
+                             "(logistic regression) (default: 16,16)")
+    parser.add_argument("--activation", choices=("relu", "tanh", "sigmoid"), default="relu",
+                        help="activation of the hidden layers (default: relu)")
+    parser.add_argument("--loss", choices=LOSSES, default="bce",
+                        help="bce: sigmoid output + binary cross-entropy (2 classes); "
+                             "ce: softmax + cross-entropy; hinge; mse (default: bce)")
+    parser.add_argument("--optimizer", choices=("sgd", "adam"), default="adam",
+                        help="default: adam")
+    parser.add_argument("--lr", type=float, default=0.05, metavar="RATE",
+                        help="learning rate (default: 0.05)")
+    parser.add_argument("--steps", type=int, default=200, metavar="N",
+                        help="optimizer steps (default: 200)")
+    parser.add_argument("--batch-size", type=int, default=0, metavar="N",
+                        help="examples per step; 0 = all of them (default: 0)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="seeds the data, the initial weights and the batches (default: 0)")
+    parser.add_argument("--out", default="out/train", metavar="DIR",
+                        help="folder for the plots and summary.json (default: out/train)")
+
+
+def parse_hidden(text: str) -> list[int]:
+    """'16,16' -> [16, 16]; '' or 'none' -> [] (no hidden layer: logistic regression)."""
+    text = text.strip()
+    if text.lower() in ("", "none"):
+        return []
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or any(size < 1 for size in sizes):
+        raise ValueError(f"--hidden {text!r}: expected layer sizes like 16,16 "
+                         f"(whole numbers >= 1), or '' for no hidden layer")
+    return sizes
+
+
+def _load_data(args: argparse.Namespace) -> tuple[list[list[float]], list[int], str]:
+    """The data the arguments ask for, and a name for it."""
+    if args.data is not None:
+        try:
+            X, y = data.load_csv(args.data)
+        except OSError as problem:
+            raise ValueError(f"--data {args.data}: cannot read it: {problem.strerror}") from None
+        return X, y, args.data
+    dataset = args.dataset or "moons"
+    options: dict = {"n_samples": args.samples, "seed": args.seed}
+    if args.noise is not None:
+        options["noise"] = args.noise
+    if args.classes is not None:
+        if dataset == "spiral":
+            options["n_classes"] = args.classes
+        elif dataset == "blobs":
+            options["centers"] = args.classes
+        else:
+            raise ValueError(f"--classes is for spiral and blobs; {dataset} has 2 classes")
+    generator = getattr(data, f"make_{dataset}")
+    X, y = generator(**options)
+    return X, y, dataset
+
+
+def _build(args: argparse.Namespace, classes: int) -> tuple[MLP, Optimizer]:
+    """The model and optimizer the arguments ask for."""
+    if args.loss != "ce" and classes != 2:
+        raise ValueError(f"--loss {args.loss} is for two classes, but the data has {classes}; "
+                         f"use --loss ce")
+    if args.steps < 0:
+        raise ValueError(f"--steps {args.steps}: must be >= 0")
+    if args.batch_size < 0:
+        raise ValueError(f"--batch-size {args.batch_size}: must be >= 0 (0 = all examples)")
+    if not args.lr > 0:
+        raise ValueError(f"--lr {args.lr}: the learning rate must be > 0")
+    outputs = classes if args.loss == "ce" else 1
+    model = MLP(2, parse_hidden(args.hidden) + [outputs], activation=args.activation,
+                seed=args.seed)
+    if args.optimizer == "adam":
+        return model, Adam(model.parameters(), lr=args.lr)
+    return model, SGD(model.parameters(), lr=args.lr)
+
+
+def run(args: argparse.Namespace) -> int:
+    """`tinygrad-edu train`: train, check σ(z) − y, write plots and summary.json; exit code."""
+    from tinygrad_edu.cli import UsageError  # here, not at the top: cli imports this module
+
+    try:
+        X, y, name = _load_data(args)
+        classes = max(y) + 1
+        model, optimizer = _build(args, classes)
+    except ValueError as problem:
+        raise UsageError(str(problem)) from None
+    out = Path(args.out)
+    parameters = len(model.parameters())
+    print(f"{model} with {parameters} parameters on {name} ({len(X)} points, {classes} classes)")
+    print(f"loss {args.loss}, {args.optimizer} lr {args.lr:g}, {args.steps} steps, "
+          f"batch size {args.batch_size or len(X)}")
+
+    checks = {}
+    try:
+        before = check_output_gradient(model, X, y, args.loss)
+        if before is not None:
+            checks["before_training"] = before
+            print(f"check before training: {before}")
+        history = fit(model, X, y, optimizer, loss=args.loss, steps=args.steps,
+                      batch_size=args.batch_size, seed=args.seed, progress=True)
+        if history.interrupted:
+            print(f"interrupted after {history.steps} of {args.steps} steps; "
+                  f"writing what was trained so far")
+        final_loss, accuracy = evaluate(model, X, y, args.loss)
+        after = check_output_gradient(model, X, y, args.loss)
+        if after is not None:
+            checks["after_training"] = after
+            print(f"check after training:  {after}")
+    except OutputGradientError as problem:
+        print(f"tinygrad-edu train: FAILED: {problem}")
+        return 1
+    print(f"final loss {final_loss:.4f}, accuracy {accuracy:.1%} "
+          f"({history.steps} steps in {history.seconds:.1f} s)")
+
+    hidden = parse_hidden(args.hidden)
+    layers = f"hidden {','.join(map(str, hidden))} {args.activation}" if hidden \
+        else "no hidden layer"
+    title = f"{name}: {layers}, {args.loss} loss, accuracy {accuracy:.1%}"
+    files = _write_outputs(out, model, X, y, history, title)
+    summary = {
+        "data": name, "samples": len(X), "classes": classes,
+        "model": repr(model), "parameters": parameters,
+        "loss": args.loss, "optimizer": args.optimizer, "lr": args.lr,
+        "batch_size": args.batch_size, "seed": args.seed,
+        "steps": history.steps, "steps_requested": args.steps,
+        "interrupted": history.interrupted,
+        "final_loss": final_loss, "accuracy": accuracy, "seconds": history.seconds,
+        "output_gradient_check": {when: asdict(check) for when, check in checks.items()},
+    }
+    summary_path = out / "summary.json"
+    summary_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    for path in [*files, summary_path]:
+        print(f"wrote {path}")
+    return 130 if history.interrupted else 0  # 130: the shell's code for "stopped by Ctrl-C"
+
+
+def _write_outputs(out: Path, model: Module, X: list[list[float]], y: list[int],
+                   history: History, title: str) -> list[Path]:
+    """Draw the decision boundary and the loss curve as PNG and SVG; return the paths."""
+    from viz import plots  # matplotlib loads only when there is something to draw
+
+    out.mkdir(parents=True, exist_ok=True)
+    boundary = [out / "decision_boundary.png", out / "decision_boundary.svg"]
+    plots.plot_decision_boundary(lambda point: probabilities(model(point)), X, y, boundary,
+                                 title=title)
+    if not history.steps:
+        return boundary
+    curve = [out / "loss_curve.png", out / "loss_curve.svg"]
+    plots.plot_loss_curve(history.losses, history.accuracies, curve, title=title)
+    return boundary + curve

@@ -1,0 +1,107 @@
+"""Pictures of training: a classifier's decision regions over its data, and the loss curve.
+
+Drawn with matplotlib's object-oriented API on a plain `Figure`, which saves
+through the Agg (PNG) and SVG backends and never opens a window, so it works
+on a server or in a test. Each function writes one picture to every path it
+is given, the format taken from the suffix (`.png`, `.svg`, `.pdf`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence, Union
+
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+
+PathLike = Union[str, Path]
+
+# One colour per class, colour-blind friendly (matplotlib's tab10 start).
+CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+
+def _save(figure: Figure, paths: Sequence[PathLike]) -> None:
+    """Write the figure to every path, making missing folders."""
+    for path in paths:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=120, bbox_inches="tight")
+
+
+def _colour(k: int) -> str:
+    return CLASS_COLOURS[k % len(CLASS_COLOURS)]
+
+
+def plot_decision_boundary(probabilities: Callable[[list[float]], Sequence[float]],
+                           X: Sequence[Sequence[float]], y: Sequence[int],
+                           paths: Sequence[PathLike], title: str = "",
+                           resolution: int = 80) -> None:
+    """Shade where the model predicts each class, draw the boundaries, and plot the data on top.
+
+    `probabilities([x1, x2])` returns the model's probability of each class.
+    The model is asked on a `resolution` x `resolution` grid around the data.
+    """
+    x1s = [point[0] for point in X]
+    x2s = [point[1] for point in X]
+    pad1 = 0.15 * (max(x1s) - min(x1s) or 1.0)
+    pad2 = 0.15 * (max(x2s) - min(x2s) or 1.0)
+    grid1 = _linspace(min(x1s) - pad1, max(x1s) + pad1, resolution)
+    grid2 = _linspace(min(x2s) - pad2, max(x2s) + pad2, resolution)
+    # rows follow x2 and columns x1, as contourf expects
+    grid = [[list(probabilities([a, b])) for a in grid1] for b in grid2]
+    classes = max(len(grid[0][0]), max(y) + 1)
+
+    figure = Figure(figsize=(6, 5.2))
+    axes = figure.add_subplot()
+    for k in range(len(grid[0][0])):
+        # Class k wins where its probability beats every other class's: margin > 0.
+        margin = [[p[k] - max(q for j, q in enumerate(p) if j != k) for p in row]
+                  for row in grid]
+        axes.contourf(grid1, grid2, margin, levels=[0.0, 1.0], colors=[_colour(k)], alpha=0.25)
+        axes.contour(grid1, grid2, margin, levels=[0.0], colors="black", linewidths=1.2)
+    for k in range(classes):
+        members = [point for point, label in zip(X, y) if label == k]
+        if members:
+            axes.scatter([p[0] for p in members], [p[1] for p in members], s=28,
+                         color=to_rgba(_colour(k)), edgecolors="black", linewidths=0.6,
+                         label=f"class {k}", zorder=3)
+    axes.set_xlabel("x1")
+    axes.set_ylabel("x2")
+    axes.set_title(title or "Decision boundary")
+    axes.legend(loc="best", fontsize=8, framealpha=0.9)
+    axes.set_aspect("equal", adjustable="box")
+    _save(figure, paths)
+
+
+def plot_loss_curve(losses: Sequence[float], accuracies: Sequence[float],
+                    paths: Sequence[PathLike], title: str = "") -> None:
+    """Loss (left) and accuracy (right) after each training step."""
+    if not losses:
+        raise ValueError("plot_loss_curve() needs at least one step's loss")
+    steps = range(1, len(losses) + 1)
+    figure = Figure(figsize=(9, 3.6))
+    left, right = figure.subplots(1, 2)
+    left.plot(steps, losses, color=_colour(0), linewidth=1.5)
+    if min(losses) > 0.0 and max(losses) / min(losses) > 20:
+        left.set_yscale("log")  # a loss falling over decades reads better on a log axis
+    left.set_xlabel("step")
+    left.set_ylabel("loss")
+    left.set_title("Training loss")
+    left.grid(True, alpha=0.3)
+    right.plot(steps, [100.0 * a for a in accuracies], color=_colour(2), linewidth=1.5)
+    right.set_ylim(0, 102)
+    right.set_xlabel("step")
+    right.set_ylabel("accuracy (%)")
+    right.set_title("Training accuracy")
+    right.grid(True, alpha=0.3)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    _save(figure, paths)
+
+
+def _linspace(start: float, stop: float, count: int) -> list[float]:
+    """`count` evenly spaced numbers from start to stop, both included."""
+    step = (stop - start) / (count - 1)
+    return [start + i * step for i in range(count)]
