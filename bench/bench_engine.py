@@ -32,16 +32,20 @@ def build_chain(value_class: Callable, steps: int = STEPS):
 
 
 def time_build_and_backward(value_class: Callable, collector_on: bool) -> tuple[float, float]:
-    """Seconds to build the chain and to run backward on it, with the collector on or off."""
+    """CPU seconds to build the chain and to run backward on it, with the collector on or off.
+
+    CPU time of this process, not wall time: on a shared machine other processes'
+    load then changes the numbers less.
+    """
     gc.collect()
     if not collector_on:
         gc.disable()
     try:
-        start = time.perf_counter()
+        start = time.process_time()
         root = build_chain(value_class)
-        built = time.perf_counter()
+        built = time.process_time()
         root.backward()
-        done = time.perf_counter()
+        done = time.process_time()
     finally:
         gc.enable()
     del root
@@ -114,7 +118,7 @@ def report(results: dict) -> list[str]:
                "micrograd_build_gc_off", "micrograd_backward_gc_off")
     per_op = {key: results[key] / ops * 1e6 for key in timings}
     return [
-        f"chain of {STEPS:,} steps ({ops:,} operations), medians; microseconds per operation:",
+        f"chain of {STEPS:,} steps ({ops:,} operations), medians; CPU microseconds per operation:",
         f"  tinygrad_edu         build {per_op['ours_build']:.3f}   "
         f"backward {per_op['ours_backward']:.3f}",
         f"  micrograd (gc on)    build {per_op['micrograd_build_gc_on']:.3f}   "

@@ -3,11 +3,22 @@
 Prints the forward values in the order they are computed, then every gradient
 in the order backward fills them in (reverse topological order), each with the
 chain-rule product that gives it, e.g. dL/db = dL/de * de/dd * dd/db = -2 * 1 * 2 = -4.
+Then draws the graph with every value, gradient and local gradient on it
+(out/lecture_graph.svg) and writes a page that steps through the forward and
+backward passes one node at a time (out/lecture_walkthrough.html).
+
+    python demos/computation_graph.py [--out DIR]
 """
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+import viz
 from tinygrad_edu import Value, topological_order
+from tinygrad_edu.cli import OneLineParser
 
 
 def build() -> Value:
@@ -74,16 +85,35 @@ def formula(node: Value) -> str:
     return ""
 
 
-def main() -> None:
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    """Print the forward and backward passes, write the pictures; return the lines and paths."""
+    parser = OneLineParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("out"), metavar="DIR",
+                        help="folder for the pictures")
+    args = parser.parse_args(argv)
+
     L = build()  # noqa: N806
+    forward = [f"{node.label} = {formula(node)}{num(node.data)}" for node in topological_order(L)]
     print("Forward pass (topological order):")
-    for node in topological_order(L):
-        print(f"  {node.label} = {formula(node)}{num(node.data)}")
-    L.backward()
-    print("Backward pass (reverse topological order, chain rule):")
-    for line in chain_rule_lines(L):
+    for line in forward:
         print(f"  {line}")
+    L.backward()
+    backward = chain_rule_lines(L)
+    print("Backward pass (reverse topological order, chain rule):")
+    for line in backward:
+        print(f"  {line}")
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    graph = viz.render(L, args.out / "lecture_graph.svg", show_local_grads=True)
+    page = viz.walkthrough(L, args.out / "lecture_walkthrough.html",
+                           title="Lecture §5: d = 2*b, e = a + d, L = c*e")
+    print(f"Wrote {graph} (the graph, local gradients on the arrows)")
+    print(f"  and {page} (open it in a browser: forward, then backward, one node per step)")
+    return {"forward": forward, "backward": backward, "pictures": [graph, page]}
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except viz.RendererNotFound as problem:
+        sys.exit(f"computation_graph: cannot draw the graph: {problem}")

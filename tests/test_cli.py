@@ -6,8 +6,8 @@ import sys
 from tinygrad_edu.cli import main
 
 
-def test_demo_prints_the_lecture_example_in_backward_order(capsys):
-    assert main(["demo", "computation_graph"]) == 0
+def test_demo_prints_the_lecture_example_in_backward_order(capsys, tmp_path):
+    assert main(["demo", "computation_graph", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     for line in ("a = 3", "d = b*2 = 2", "e = a + d = 5", "L = c * e = -10"):
         assert line in out
@@ -32,8 +32,8 @@ def test_bad_subcommand_exits_2_with_one_line():
     assert result.stderr.count("\n") == 1 and "invalid choice" in result.stderr
 
 
-def test_python_dash_m_runs_the_same_command():
+def test_python_dash_m_runs_the_same_command(tmp_path):
     result = subprocess.run([sys.executable, "-m", "tinygrad_edu", "demo", "computation_graph"],
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "dL/db = dL/de * de/dd * dd/db = -2 * 1 * 2 = -4" in result.stdout

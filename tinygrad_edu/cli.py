@@ -16,7 +16,8 @@ from typing import Optional, Sequence
 DEMOS_DIR = Path(__file__).resolve().parent.parent / "demos"
 
 # Demos fast enough to run one after another when `tinygrad-edu demo` has no name.
-QUICK_DEMOS = ("computation_graph", "train_classifier")
+QUICK_DEMOS = ("computation_graph", "two_paths", "logistic_regression", "softmax_regression",
+               "two_layer_mlp", "train_classifier")
 
 
 class OneLineParser(argparse.ArgumentParser):
