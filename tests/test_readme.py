@@ -1,7 +1,13 @@
-"""The README's REPL examples run, and print what the README says they print."""
+"""The README stays true: its REPL examples print what it says, and its commands run."""
 
 import doctest
+import re
+import shlex
 from pathlib import Path
+
+import pytest
+
+from tinygrad_edu.cli import main
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -11,3 +17,27 @@ def test_readme_examples_print_what_the_readme_shows():
                                            optionflags=doctest.ELLIPSIS)
     assert attempted > 0, "the README should have REPL examples"
     assert failures == 0
+
+
+def readme_commands() -> list[str]:
+    """Every `tinygrad-edu ...` line of the README's sh blocks, continuations joined."""
+    text = README.read_text(encoding="utf-8")
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = line.split("#")[0].strip()
+            if line.startswith("tinygrad-edu "):
+                commands.append(line)
+    return commands
+
+
+def test_the_readme_shows_commands():
+    assert len(readme_commands()) >= 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", readme_commands())
+def test_readme_command_runs(command, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # commands write under out/: keep that in a scratch folder
+    (tmp_path / "out").mkdir()
+    assert main(shlex.split(command)[1:]) == 0, capsys.readouterr().err
