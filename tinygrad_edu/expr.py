@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import math
+import operator
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple, Union
 
@@ -22,6 +23,9 @@ from tinygrad_edu.engine import Value
 
 FUNCTIONS = ("exp", "log", "tanh", "sigmoid", "relu")
 BINARY_OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+# What each operator symbol does, for Values and plain numbers alike (tinygrad_edu.testing too).
+APPLY_BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+                "**": operator.pow}
 BARE_EXPRESSION = "_"  # the name under which a program's final bare expression is returned
 MAX_SOURCE_LENGTH = 100_000
 
@@ -283,16 +287,8 @@ def _run(steps: Tuple[Step, ...], variables: Dict[str, Union[float, Value]]) -> 
 def _binary(symbol: str, left: Union[float, Value], right: Union[float, Value]):
     if not isinstance(left, Value) and not isinstance(right, Value):
         # Two constants: let the engine compute (and check) the result, then keep the number.
-        return _binary(symbol, Value(left), right).data
-    if symbol == "+":
-        return left + right
-    if symbol == "-":
-        return left - right
-    if symbol == "*":
-        return left * right
-    if symbol == "/":
-        return left / right
-    return left**right
+        return APPLY_BINARY[symbol](Value(left), right).data
+    return APPLY_BINARY[symbol](left, right)
 
 
 def _names(names: Sequence[str]) -> str:

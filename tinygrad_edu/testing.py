@@ -42,6 +42,7 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
 
 from tinygrad_edu import engine
 from tinygrad_edu.engine import Value
+from tinygrad_edu.expr import APPLY_BINARY
 from tinygrad_edu.gradient_check import GradcheckError, gradcheck
 
 # Every op expressions() can draw, named as the engine names them in `Value.op`.
@@ -260,16 +261,7 @@ def _apply(op: Op, args: Sequence[Any]) -> Any:
         (a,) = args
         return -a if op == "neg" else getattr(a, op)()
     if op in BINARY:
-        a, b = args
-        if op == "+":
-            return a + b
-        if op == "-":
-            return a - b
-        if op == "*":
-            return a * b
-        if op == "/":
-            return a / b
-        return a**b
+        return APPLY_BINARY[op](*args)
     # The n-ary ops are one node each in the engine; another engine gets the same sum.
     uses_engine = any(isinstance(arg, Value) for arg in args)
     if op == "sum":
