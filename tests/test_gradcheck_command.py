@@ -99,3 +99,18 @@ def test_runs_as_a_command():
          "y=3"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "OK: 2 of 2 gradients match" in result.stdout
+
+
+def test_the_program_can_come_from_a_file_or_standard_input(capsys, tmp_path, monkeypatch):
+    program = tmp_path / "prog.txt"
+    program.write_text("d = 2*b\ne = a + d\nL = c*e\n", encoding="utf-8")
+    code, out, _ = gradcheck_command(capsys, "-f", str(program), "--set", "a=3", "b=1", "c=-2")
+    assert code == 0 and out.splitlines()[-1].startswith("OK: 3 of 3")
+    monkeypatch.setattr(sys, "stdin", __import__("io").StringIO("x*y + log(x)"))
+    code, out, _ = gradcheck_command(capsys, "-", "--set", "x=2", "y=3")
+    assert code == 0 and out.splitlines()[-1].startswith("OK: 2 of 2")
+
+
+def test_a_missing_program_file_is_a_one_line_error(capsys, tmp_path):
+    code, _, err = gradcheck_command(capsys, "-f", str(tmp_path / "nope.txt"), "--set", "x=1")
+    assert code == 2 and "cannot read the program" in err and err.count("\n") == 1

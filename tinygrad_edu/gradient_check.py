@@ -275,9 +275,9 @@ def _check_settings(eps: float, atol: float, rtol: float) -> None:
 # ------------------------------------------------------- tinygrad-edu gradcheck
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options of `tinygrad-edu gradcheck`."""
-    parser.add_argument("program", help='an expression or program, e.g. "x*y + log(x)"')
-    parser.add_argument("--set", dest="settings", metavar="NAME=VALUE", nargs="+",
-                        action="extend", default=[], help="the input values, e.g. x=2 y=3")
+    from tinygrad_edu.cli import add_program_arguments  # the same program options as render
+
+    add_program_arguments(parser)
     parser.add_argument("--eps", type=float, default=1e-6,
                         help="finite-difference step (default: %(default)g)")
     parser.add_argument("--atol", type=float, default=1e-5,
@@ -289,7 +289,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the gradient table of a program at the given inputs; exit 0 if all match, else 1."""
     # Imported here so the engine-level function above needs nothing but the engine.
-    from tinygrad_edu.cli import UsageError
+    from tinygrad_edu.cli import UsageError, read_program
     from tinygrad_edu.expr import ExpressionError, parse_program, parse_settings
 
     try:
@@ -297,7 +297,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as problem:
         raise UsageError(str(problem)) from None
     try:
-        program = parse_program(args.program)
+        program = parse_program(read_program(args))
         given = parse_settings(args.settings)
         program.evaluate(given)  # unset or misspelt inputs are reported before any checking
     except ExpressionError as problem:

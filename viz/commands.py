@@ -14,7 +14,6 @@ variable. Any error exits with code 2 and one line, and writes no file.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import tinygrad_edu.cli as cli  # the module, not its names: cli imports this file too
@@ -29,14 +28,7 @@ WALKTHROUGH_SUFFIXES = (".html", ".htm")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options of `tinygrad-edu render`."""
-    parser.add_argument("program", nargs="?",
-                        help='the program, e.g. "d = 2*b; e = a + d; L = c*e"; '
-                             'omit it or give "-" to read it from standard input')
-    parser.add_argument("-f", "--file", metavar="PROGRAM.txt",
-                        help="read the program from this file instead")
-    parser.add_argument("--set", dest="settings", metavar="NAME=VALUE", nargs="+",
-                        action="extend", default=[],
-                        help="the inputs' values, e.g. --set a=3 b=1 c=-2")
+    cli.add_program_arguments(parser)
     parser.add_argument("-o", "--output", metavar="GRAPH.svg",
                         help="write the graph here; the suffix picks the format: "
                              ".svg, .png, .dot or .gv")
@@ -55,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the program, backpropagate, and write the graph and/or the walkthrough page."""
     targets = _check_targets(args)
-    source = _read_program(args)
+    source = cli.read_program(args)
     try:
         program = parse_program(source)
         values = program.evaluate(parse_settings(args.settings))
@@ -114,25 +106,6 @@ def _check_targets(args: argparse.Namespace) -> list[tuple[Path, str]]:
         if not path.parent.is_dir():
             raise cli.UsageError(f"cannot write {path}: the folder {path.parent} does not exist")
     return targets
-
-
-def _read_program(args: argparse.Namespace) -> str:
-    """The program's text, from the argument, from -f FILE, or from standard input."""
-    if args.file is not None:
-        if args.program not in (None, "-"):
-            raise cli.UsageError("give the program either as an argument or with -f, not both")
-        try:
-            return Path(args.file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as problem:
-            reason = getattr(problem, "strerror", None) or str(problem)
-            raise cli.UsageError(f"cannot read the program from {args.file}: {reason}") from None
-    if args.program not in (None, "-"):
-        return args.program
-    if sys.stdin is None or (args.program is None and sys.stdin.isatty()):
-        # Waiting silently for typed input would look like a hang.
-        raise cli.UsageError('no program: give one, e.g. "L = c * (a + 2*b)", '
-                             'or -f FILE, or pipe it in')
-    return sys.stdin.read()
 
 
 __all__ = ["add_arguments", "run"]
