@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lecture import lecture_graph as unrun_lecture_graph
 
 import viz
 from tinygrad_edu import Value, dot, topological_order
@@ -34,13 +35,7 @@ if shutil.which("dot"):
 
 def lecture_graph() -> Value:
     """Lecture §5: d = 2b, e = a + d, L = c·e with a = 3, b = 1, c = -2, after backward."""
-    a, b, c = Value(3.0, label="a"), Value(1.0, label="b"), Value(-2.0, label="c")
-    d = 2 * b
-    d.label = "d"
-    e = a + d
-    e.label = "e"
-    L = c * e
-    L.label = "L"
+    L = unrun_lecture_graph()
     L.backward()
     return L
 

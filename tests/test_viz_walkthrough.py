@@ -6,23 +6,13 @@ import json
 import re
 
 import pytest
+from lecture import lecture_graph
 
 import viz
 from tinygrad_edu import Value, topological_order
 from tinygrad_edu import sum as value_sum
 from tinygrad_edu.nn import MLP
 from viz.walkthrough import backward_grads, build_steps, formula, walkthrough_html
-
-
-def lecture_graph() -> Value:
-    a, b, c = Value(3.0, label="a"), Value(1.0, label="b"), Value(-2.0, label="c")
-    d = 2 * b
-    d.label = "d"
-    e = a + d
-    e.label = "e"
-    L = c * e
-    L.label = "L"
-    return L
 
 
 def page_data(html: str) -> dict:

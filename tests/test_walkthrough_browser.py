@@ -12,9 +12,10 @@ import os
 import shutil
 
 import pytest
+from lecture import lecture_graph
 
 import viz
-from tinygrad_edu import Value, topological_order
+from tinygrad_edu import topological_order
 from tinygrad_edu.nn import MLP
 from viz.dot import format_number
 
@@ -60,15 +61,6 @@ def open_page(browser):
     assert errors == []
 
 
-def lecture_graph() -> Value:
-    a, b, c = Value(3.0, label="a"), Value(1.0, label="b"), Value(-2.0, label="c")
-    d = 2 * b
-    d.label = "d"
-    e = a + d
-    e.label = "e"
-    L = c * e
-    L.label = "L"
-    return L
 
 
 def shown(page, label: str) -> tuple[str, str]:

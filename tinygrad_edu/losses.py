@@ -68,8 +68,7 @@ def softmax(zs: Sequence[Value]) -> list[Value]:
     """softmax(z)_i = e^(z_i) / Σ_j e^(z_j), shifted by max(z) so no exp can overflow."""
     if not zs:
         raise ValueError("softmax() of an empty list: give at least one logit")
-    shift = max(z.data for z in zs)
-    exps = [(z - shift).exp() for z in zs]
+    exps = [s.exp() for s in _shifted_by_max(zs)]
     total = engine.sum(exps)  # >= 1, because the largest term is e^0
     return [e / total for e in exps]
 
@@ -78,10 +77,20 @@ def log_softmax(zs: Sequence[Value]) -> list[Value]:
     """log softmax(z)_i = z_i - log Σ_j e^(z_j), computed on z - max(z) so it stays finite."""
     if not zs:
         raise ValueError("log_softmax() of an empty list: give at least one logit")
-    shift = max(z.data for z in zs)
-    shifted = [z - shift for z in zs]
-    log_total = engine.sum([s.exp() for s in shifted]).log()
+    shifted = _shifted_by_max(zs)
+    log_total = _log_sum_exp(shifted)
     return [s - log_total for s in shifted]
+
+
+def _shifted_by_max(zs: Sequence[Value]) -> list[Value]:
+    """z - max(z) for each logit: the largest becomes 0, so no exp of them can overflow."""
+    shift = max(z.data for z in zs)
+    return [z - shift for z in zs]
+
+
+def _log_sum_exp(shifted: Sequence[Value]) -> Value:
+    """log Σ_j e^(s_j) as one sum node and one log; the sum is >= 1 for max-shifted logits."""
+    return engine.sum([s.exp() for s in shifted]).log()
 
 
 def cross_entropy(logits: Sequence[Value], target_index: int) -> Value:
@@ -100,9 +109,8 @@ def cross_entropy(logits: Sequence[Value], target_index: int) -> Value:
     if not 0 <= target_index < classes:
         raise ValueError(f"cross_entropy: target_index {target_index} is out of range for "
                          f"{classes} classes (0 to {classes - 1})")
-    shift = max(z.data for z in logits)
-    shifted = [z - shift for z in logits]
-    log_total = engine.sum([s.exp() for s in shifted]).log()
+    shifted = _shifted_by_max(logits)
+    log_total = _log_sum_exp(shifted)
     # log Σ e^(z_j - m) - (z_c - m) = log Σ e^(z_j) - z_c: the shift cancels
     return log_total - shifted[target_index]
 

@@ -66,7 +66,8 @@ def example_loss(output: Union[Value, list[Value]], target: int, loss: str) -> V
 
 
 def _sigmoid(z: float) -> float:
-    """σ(z) in plain floats, without overflow."""
+    """σ(z) in plain floats, without overflow: the closed form the σ(z) − y check trusts,
+    computed apart from the engine it checks."""
     if z >= 0.0:
         return 1.0 / (1.0 + math.exp(-z))
     e = math.exp(z)

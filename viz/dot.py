@@ -51,7 +51,7 @@ ROLE_MEANINGS = {
     "parameter": "parameter: a leaf the network learns",
     "constant": "constant: an unlabelled leaf",
     "intermediate": "intermediate result",
-    "output": "output: the Value drawn from (the loss)",
+    "output": "output: the Value the graph is drawn from (the loss)",
 }
 OP_COLOUR = "#f2f2f2"
 

@@ -127,8 +127,7 @@ def build_steps(root: Value, order: list[Value], decimals: int = 4,
         steps.append({"phase": "forward", "node": position[node],
                       "title": f"{name} = {with_names}", "lines": lines})
 
-    grads = {node: 0.0 for node in order}
-    grads[root] = 1.0
+    grads = backward_grads(root, order)
     # contributions[node]: (consumer, which operand use, upstream grad, local grad), in the
     # order backward() adds them.
     contributions: dict[Value, list[tuple[Value, int, float, float]]] = {n: [] for n in order}
@@ -144,7 +143,6 @@ def build_steps(root: Value, order: list[Value], decimals: int = 4,
                                         grads[node], number))
         for use, (operand, local) in enumerate(zip(node.inputs, node.local_grads)):
             contributions[operand].append((node, use, grads[node], local))
-            grads[operand] += grads[node] * local
     return steps
 
 
