@@ -16,9 +16,8 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-import viz
-from tinygrad_edu import Value, topological_order
-from tinygrad_edu.cli import OneLineParser
+from tinygrad_edu import Value, topological_order, viz
+from tinygrad_edu.cli.arguments import OneLineParser
 
 
 def build() -> Value:

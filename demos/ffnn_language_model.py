@@ -38,7 +38,7 @@ from typing import Callable, Iterator, Optional, Sequence
 from tqdm import tqdm
 
 from tinygrad_edu import Value, nn
-from tinygrad_edu.cli import OneLineParser
+from tinygrad_edu.cli.arguments import OneLineParser
 from tinygrad_edu.losses import cross_entropy, mean_loss
 from tinygrad_edu.optim import Adam
 
@@ -313,8 +313,7 @@ def train(model: FeedForwardLM, sentences: Sequence[Sentence], epochs: int, seed
 def plot_embeddings(vectors: dict[str, list[float]], path: Path) -> None:
     """The embeddings projected to 2-D by PCA, each word labelled and coloured by its class."""
     from matplotlib.figure import Figure
-
-    from viz.plots import CLASS_COLOURS
+    from tinygrad_edu.viz.plots import CLASS_COLOURS
 
     words = list(vectors)
     points = dict(zip(words, pca_2d([vectors[word] for word in words])))
@@ -380,8 +379,7 @@ def plot_losses(losses: Sequence[float], evaluations: Sequence[dict[str, float]]
                 trigram: dict[str, float], path: Path) -> None:
     """Training loss per step, held-out loss per epoch, and the trigram's held-out loss."""
     from matplotlib.figure import Figure
-
-    from viz.plots import CLASS_COLOURS
+    from tinygrad_edu.viz.plots import CLASS_COLOURS
 
     steps_per_epoch = len(losses) / len(evaluations)
     figure = Figure(figsize=(8, 4.5))

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from tinygrad_edu.cli import OneLineParser
+from tinygrad_edu.cli.arguments import OneLineParser
 from tinygrad_edu.data import make_blobs
 from tinygrad_edu.losses import binary_cross_entropy, mean_loss
 from tinygrad_edu.nn import Neuron
@@ -106,7 +106,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     after = check_gradients(unit, X, y)
     ok_after = report(after, len(X))
 
-    from viz.plots import plot_decision_boundary  # matplotlib loads only now
+    from tinygrad_edu.viz.plots import plot_decision_boundary  # matplotlib loads only now
 
     args.out.mkdir(parents=True, exist_ok=True)
     picture = args.out / "logistic_regression.png"

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from tinygrad_edu.cli import OneLineParser
+from tinygrad_edu.cli.arguments import OneLineParser
 from tinygrad_edu.data import make_blobs
 from tinygrad_edu.losses import cross_entropy, mean_loss, softmax
 from tinygrad_edu.nn import Layer
@@ -118,7 +118,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     after = check_gradients(layer, X, y)
     ok_after = report(after, len(X))
 
-    from viz.plots import plot_decision_boundary  # matplotlib loads only now
+    from tinygrad_edu.viz.plots import plot_decision_boundary  # matplotlib loads only now
 
     args.out.mkdir(parents=True, exist_ok=True)
     picture = args.out / "softmax_regression.png"

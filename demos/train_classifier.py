@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Sequence
 
-from tinygrad_edu.cli import OneLineParser
+from tinygrad_edu.cli.arguments import OneLineParser
 from tinygrad_edu.data import make_moons, make_spiral
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import Adam
@@ -82,7 +82,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     multi_class = check_softmax_ce_gradient(model3, X3, y3)
     print(f"  {multi_class}")
 
-    from viz import plots  # matplotlib loads only now
+    from tinygrad_edu.viz import plots  # matplotlib loads only now
 
     out = Path(args.out)
     boundary = [out / "decision_boundary.png", out / "decision_boundary.svg"]

@@ -22,9 +22,8 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-import viz
-from tinygrad_edu import Value
-from tinygrad_edu.cli import OneLineParser
+from tinygrad_edu import Value, viz
+from tinygrad_edu.cli.arguments import OneLineParser
 from tinygrad_edu.data import make_moons
 from tinygrad_edu.losses import binary_cross_entropy, binary_cross_entropy_with_logits
 from tinygrad_edu.nn import MLP
@@ -153,7 +152,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     print("\n4. After training, every example")
     ok_after = report(check_output_gradient(model, X, y))
 
-    from viz.plots import plot_decision_boundary  # matplotlib loads only now
+    from tinygrad_edu.viz.plots import plot_decision_boundary  # matplotlib loads only now
 
     def probabilities(point: list[float]) -> list[float]:
         p = model(point).sigmoid().data

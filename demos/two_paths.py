@@ -19,9 +19,8 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-import viz
-from tinygrad_edu import Value
-from tinygrad_edu.cli import OneLineParser
+from tinygrad_edu import Value, viz
+from tinygrad_edu.cli.arguments import OneLineParser
 
 STEP = 1e-6  # h of the central difference (O(w + h) - O(w - h)) / 2h
 TOLERANCE = 1e-6  # its error is about h² (truncation) plus 1e-16 / h (rounding)

@@ -11,11 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lecture import lecture_graph as unrun_lecture_graph
-
-import viz
-from tinygrad_edu import Value, dot, topological_order
-from tinygrad_edu.nn import MLP
-from viz.dot import (
+from tinygrad_edu.viz.dot import (
     ROLE_COLOURS,
     draw_dot,
     escape_label,
@@ -23,7 +19,10 @@ from viz.dot import (
     module_paths,
     node_role,
 )
-from viz.renderer import find_graphviz_pure, render_source
+from tinygrad_edu.viz.renderer import find_graphviz_pure, render_source
+
+from tinygrad_edu import Value, dot, topological_order, viz
+from tinygrad_edu.nn import MLP
 
 SVG = "{http://www.w3.org/2000/svg}"
 

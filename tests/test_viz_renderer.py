@@ -11,17 +11,16 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
-import viz
-import viz.renderer as renderer
-from tinygrad_edu import Value
-from viz import RendererNotFound
-from viz.renderer import (
+import tinygrad_edu.viz.renderer as renderer
+from tinygrad_edu.viz import RendererNotFound
+from tinygrad_edu.viz.renderer import (
     find_graphviz_pure,
     find_renderer,
     render_source,
     write_atomically,
 )
+
+from tinygrad_edu import Value, viz
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SMALL_DOT = 'digraph { a [label="a"]; b [label="b"]; a -> b }'

@@ -7,12 +7,11 @@ import re
 
 import pytest
 from lecture import lecture_graph
+from tinygrad_edu.viz.walkthrough import backward_grads, build_steps, formula, walkthrough_html
 
-import viz
-from tinygrad_edu import Value, topological_order
+from tinygrad_edu import Value, engine, topological_order, viz
 from tinygrad_edu import sum as value_sum
 from tinygrad_edu.nn import MLP
-from viz.walkthrough import backward_grads, build_steps, formula, walkthrough_html
 
 
 def page_data(html: str) -> dict:
@@ -85,28 +84,53 @@ def test_grads_are_computed_fresh_even_after_backward_ran_twice():
         assert grads[parameter] == pytest.approx(grad, rel=1e-12, abs=1e-15)
 
 
-@pytest.mark.parametrize("op, operands, expected", [
-    ("+", ["a", "d"], "a + d"),
-    ("**", ["x", "y"], "x ** y"),
-    ("*2", ["b"], "b * 2"),
-    ("**2", ["x"], "x ** 2"),
-    ("+-3", ["x"], "x + -3"),
-    ("2-", ["x"], "2 - x"),
-    ("-2-", ["x"], "-2 - x"),
-    ("2**", ["x"], "2 ** x"),
-    ("1e-08/", ["x"], "1e-08 / x"),
-    ("neg", ["x"], "-x"),
-    ("tanh", ["z"], "tanh(z)"),
-    ("sum", ["p", "q", "r"], "sum(p, q, r)"),
-    ("sum3", ["p", "q"], "sum(p, q) + 3"),
-    ("mean", ["p", "q"], "mean(p, q)"),
+X, Y = Value(1.5, label="x"), Value(2.0, label="y")
+
+
+@pytest.mark.parametrize("build, operands, expected", [
+    (lambda: X + Y, ["a", "d"], "a + d"),
+    (lambda: X ** Y, ["x", "y"], "x ** y"),
+    (lambda: X * 2, ["b"], "b * 2"),
+    (lambda: 2 * X, ["b"], "b * 2"),
+    (lambda: X ** 2, ["x"], "x ** 2"),
+    (lambda: X + -3, ["x"], "x + -3"),
+    (lambda: X - 0.001, ["x"], "x - 0.001"),
+    (lambda: 2 - X, ["x"], "2 - x"),
+    (lambda: -2 - X, ["x"], "-2 - x"),
+    (lambda: 2 ** X, ["x"], "2 ** x"),
+    (lambda: 1e-08 / X, ["x"], "1e-08 / x"),
+    (lambda: X / 3, ["x"], "x / 3"),
+    (lambda: -X, ["x"], "-x"),
+    (lambda: X.tanh(), ["z"], "tanh(z)"),
+    (lambda: engine.sum([X, Y, X]), ["p", "q", "r"], "sum(p, q, r)"),
+    (lambda: engine.sum([X, Y, 3]), ["a", "b"], "sum(a, b) + 3"),
+    (lambda: engine.sum([X, Y, -0.25]), ["a", "b"], "sum(a, b) - 0.25"),
+    (lambda: engine.mean([X, Y]), ["p", "q"], "mean(p, q)"),
+    (lambda: engine.dot([X], [Y], 0.5), ["w", "x"], "dot(w, x) + 0.5: Σ weight × input (+ bias)"),
 ])
-def test_formula_writes_out_how_a_node_was_computed(op, operands, expected):
-    assert formula(op, operands) == expected
+def test_formula_writes_out_how_the_engine_made_a_node(build, operands, expected):
+    assert formula(build(), operands) == expected
+
+
+def test_a_folded_constant_is_written_exactly_not_rounded():
+    node = X + 0.1234567891
+    assert node.constant == 0.1234567891
+    assert formula(node, ["x"]) == "x + 0.1234567891"
+
+
+def test_the_page_writes_sum_with_a_constant_as_a_sum_plus_the_constant():
+    a, b = Value(1.0, label="a"), Value(2.0, label="b")
+    total = engine.sum([a, b, 3])
+    total.label = "s"
+    steps = build_steps(total, topological_order(total))
+    assert steps[3]["title"] == "s = sum(a, b) + 3"
+    assert steps[3]["lines"][0] == "= sum(1.0000, 2.0000) + 3 = 6.0000"
 
 
 def test_long_operand_lists_are_shortened():
-    assert formula("sum", [f"x{i}" for i in range(20)]) == "sum(x0, x1, x2, x3, x4, …, x19)"
+    total = engine.sum([Value(float(i)) for i in range(20)])
+    shortened = formula(total, [f"x{i}" for i in range(20)])
+    assert shortened == "sum(x0, x1, x2, x3, x4, …, x19)"
 
 
 # ------------------------------------------------------------------ the page

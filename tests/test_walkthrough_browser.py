@@ -13,11 +13,10 @@ import shutil
 
 import pytest
 from lecture import lecture_graph
+from tinygrad_edu.viz.dot import format_number
 
-import viz
-from tinygrad_edu import topological_order
+from tinygrad_edu import topological_order, viz
 from tinygrad_edu.nn import MLP
-from viz.dot import format_number
 
 pytestmark = pytest.mark.browser
 

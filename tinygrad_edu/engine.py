@@ -7,6 +7,12 @@ stores the two side by side as its edges, so the chain rule is data:
 local derivatives and adds it into the inputs, and the visualizer can print the
 same factors on the graph's edges. No node holds a closure that points back at
 itself, so a dropped graph is freed by reference counting alone.
+
+Each operation is also described once, as data, in the table of primitives
+below (`PRIMITIVES`): its name, how many inputs it takes, where a folded
+number stands, how it is written, and its local derivatives written with
+Values. The expression language, the hypothesis strategies, the drawings and
+the error messages all read that table.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ import builtins
 import math
 import numbers
 import operator
-from typing import Iterable, Optional, Sequence, Union
+from dataclasses import dataclass
+from typing import Callable, Iterable, Optional, Sequence, Union
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
@@ -23,17 +30,137 @@ Operand = Union["Value", int, float]
 _INF = math.inf
 
 
+# ------------------------------------------------------------ the primitives
+@dataclass(frozen=True, eq=False)
+class Primitive:
+    """One operation of the engine, described once: every other module reads this.
+
+    name        the op as it is written: "+", "**", "neg", "exp", "sum", "dot"
+    arity       how many Value inputs it takes: 1, 2, or None for any number
+    constant    where a folded plain number stands: None, "right" (`x * 2`), or
+                "left" (`2 - x`)
+    written     "infix" (`a + b`), "prefix" (`-a`), "call" (`exp(a)`, `sum(a, b)`)
+    derivatives node -> one entry per input edge: ∂node/∂input written with Values
+                (or plain numbers where it is a constant), so a derivative can be
+                differentiated again; None for an op known only by its numbers
+    """
+
+    name: str
+    arity: Optional[int]
+    constant: Optional[str] = None
+    written: str = "call"
+    derivatives: Optional[Callable[[Value], tuple]] = None
+
+    def display(self, constant: Optional[float]) -> str:
+        """The short form `Value.op` shows: `+`, `*2`, `2-`, `**0.5`, `sum+3`, `tanh`."""
+        if constant is None or self.name == "dot":
+            return self.name
+        if self.constant == "left":
+            return _fmt(constant) + self.name
+        if self.arity is None:  # sum with a folded constant
+            return f"{self.name}+{_fmt(constant)}"
+        return self.name + _fmt(constant)
+
+    def formula(self, operands: Sequence[str], constant: Optional[float] = None) -> str:
+        """How a node is written out from its operands' texts: `a + d`, `2 - x`, `sum(a, b) + 3`."""
+        if self.written == "prefix":  # negation, the one prefix op
+            return f"-{operands[0]}"
+        if self.written == "infix":
+            if self.constant == "left":
+                return f"{number_text(constant)} {self.name} {operands[0]}"
+            right = operands[1] if self.constant is None else number_text(constant)
+            return f"{operands[0]} {self.name} {right}"
+        text = f"{self.name}({', '.join(operands)})"
+        if constant is not None:
+            sign = "-" if math.copysign(1.0, constant) < 0 else "+"
+            text += f" {sign} {number_text(abs(constant))}"
+        return text
+
+    def __repr__(self) -> str:
+        where = f", constant={self.constant!r}" if self.constant else ""
+        return f"Primitive({self.name!r}, arity={self.arity}{where})"
+
+
 def _fmt(number: Number) -> str:
-    """Short form of a number for op names and messages (`2`, `0.999`, `-1.5e-08`)."""
+    """Short form of a number for `Value.op` (`2`, `0.999`, `-1.5e-08`)."""
     return f"{number:g}"
 
 
-def _check_finite(data: float, operation: str) -> float:
-    """Raise OverflowError when a forward result is ±inf or NaN; return it otherwise."""
-    # NaN fails both comparisons, so this one test catches inf, -inf and NaN.
-    if not -_INF < data < _INF:
-        raise OverflowError(f"{operation}: result is {data}, not a finite number")
-    return data
+def number_text(number: Optional[float]) -> str:
+    """A number as a person writes it and Python reads it back exactly: `2`, `0.001`, `1e-300`."""
+    short = f"{number:g}"
+    return short if float(short) == number else repr(float(number))
+
+
+def _constant_locals(node: Value) -> tuple:
+    """For ops whose local derivatives do not depend on the inputs: the stored numbers."""
+    return node.local_grads
+
+
+def _dot_derivatives(node: Value) -> tuple:
+    """∂(w·x + b)/∂w_i = x_i and ∂/∂x_i = w_i: the partner Value where it is one."""
+    edges = node._more
+    paired = 2 * int(node._local_a)  # the leading edges come in (w_i, x_i) pairs
+    inputs, locals_ = edges[0::2], edges[1::2]
+    return tuple(inputs[k ^ 1] if k < paired else locals_[k] for k in range(len(inputs)))
+
+
+def _pow_derivatives(node: Value) -> tuple:
+    base, exponent = node.inputs
+    if base.data == 0.0:
+        raise ValueError(f"{_describe(node)}: with the base at 0, the derivative of "
+                         f"base ** exponent is not a differentiable function there")
+    # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b ln a
+    return exponent * base ** (exponent - 1.0), node * base.log()
+
+
+def _pow_constant_derivatives(node: Value) -> tuple:
+    (x,), n = node.inputs, node.constant
+    return (n * x ** (n - 1.0),) if n != 0.0 else (0.0,)  # d(x^n)/dx = n x^(n-1)
+
+
+def _rpow_constant_derivatives(node: Value) -> tuple:
+    c = node.constant
+    return (node * math.log(c),) if c > 0.0 else (0.0,)  # d(c^x)/dx = c^x ln c
+
+
+ADD = Primitive("+", 2, written="infix", derivatives=_constant_locals)
+ADD_CONSTANT = Primitive("+", 1, "right", "infix", _constant_locals)
+SUB = Primitive("-", 2, written="infix", derivatives=_constant_locals)
+SUB_CONSTANT = Primitive("-", 1, "right", "infix", _constant_locals)
+RSUB_CONSTANT = Primitive("-", 1, "left", "infix", _constant_locals)
+MUL = Primitive("*", 2, written="infix", derivatives=lambda n: (n.inputs[1], n.inputs[0]))
+MUL_CONSTANT = Primitive("*", 1, "right", "infix", _constant_locals)
+DIV = Primitive("/", 2, written="infix",
+                derivatives=lambda n: (1.0 / n.inputs[1], -n / n.inputs[1]))
+DIV_CONSTANT = Primitive("/", 1, "right", "infix", _constant_locals)
+RDIV_CONSTANT = Primitive("/", 1, "left", "infix", lambda n: (-n / n.inputs[0],))
+POW = Primitive("**", 2, written="infix", derivatives=_pow_derivatives)
+POW_CONSTANT = Primitive("**", 1, "right", "infix", _pow_constant_derivatives)
+RPOW_CONSTANT = Primitive("**", 1, "left", "infix", _rpow_constant_derivatives)
+NEG = Primitive("neg", 1, written="prefix", derivatives=_constant_locals)
+EXP = Primitive("exp", 1, derivatives=lambda n: (n,))
+LOG = Primitive("log", 1, derivatives=lambda n: (1.0 / n.inputs[0],))
+TANH = Primitive("tanh", 1, derivatives=lambda n: (1.0 - n * n,))
+SIGMOID = Primitive("sigmoid", 1, derivatives=lambda n: (n * (1.0 - n),))
+RELU = Primitive("relu", 1, derivatives=_constant_locals)  # 1 or 0: its own derivative is 0
+SUM = Primitive("sum", None, derivatives=_constant_locals)
+SUM_CONSTANT = Primitive("sum", None, "right", derivatives=_constant_locals)
+MEAN = Primitive("mean", None, derivatives=_constant_locals)
+DOT = Primitive("dot", None, derivatives=_dot_derivatives)
+
+# Every primitive of the engine, in the order the README lists them.
+PRIMITIVES: tuple[Primitive, ...] = (
+    ADD, ADD_CONSTANT, SUB, SUB_CONSTANT, RSUB_CONSTANT, MUL, MUL_CONSTANT,
+    DIV, DIV_CONSTANT, RDIV_CONSTANT, POW, POW_CONSTANT, RPOW_CONSTANT, NEG,
+    EXP, LOG, TANH, SIGMOID, RELU, SUM, SUM_CONSTANT, MEAN, DOT,
+)
+# The operators between two operands, and the functions of one Value, by name.
+BINARY_OPERATORS: tuple[str, ...] = tuple(p.name for p in PRIMITIVES
+                                          if p.written == "infix" and p.arity == 2)
+FUNCTIONS: tuple[str, ...] = tuple(p.name for p in PRIMITIVES
+                                   if p.written == "call" and p.arity == 1)
+N_ARY: tuple[str, ...] = tuple(dict.fromkeys(p.name for p in PRIMITIVES if p.arity is None))
 
 
 def _as_constant(other: object) -> Optional[float]:
@@ -57,8 +184,9 @@ class Value:
     # Nearly every node has one or two inputs, so those (input, local grad) edges live in
     # four slots: no tuple per node, which halves the objects the garbage collector tracks
     # and keeps a node near 136 bytes. An n-ary node (sum, mean, dot) keeps a flat tuple
-    # (input, local grad, input, local grad, ...) in `_more` instead.
-    __slots__ = ("data", "grad", "label", "_op_symbol", "_constant",
+    # (input, local grad, input, local grad, ...) in `_more` instead, and a dot node keeps
+    # in `_local_a` how many of its leading edges come in (weight, input) pairs.
+    __slots__ = ("data", "grad", "label", "_primitive", "_constant",
                  "_input_a", "_local_a", "_input_b", "_local_b", "_more")
 
     def __init__(self, data: Number, label: str = "") -> None:
@@ -74,7 +202,7 @@ class Value:
         self.data = data
         self.grad = 0.0
         self.label = label
-        self._op_symbol = ""
+        self._primitive = None
         self._constant = None
         self._input_a = None
         self._local_a = 0.0
@@ -86,14 +214,18 @@ class Value:
     @property
     def op(self) -> str:
         """The operation that made this node ('' for a leaf), with any folded constant: `*2`."""
-        constant = self._constant
-        if constant is None:
-            return self._op_symbol
-        symbol = self._op_symbol
-        # A constant written before the symbol stood on the left: `2-` is 2 - x.
-        if symbol.endswith("<"):
-            return _fmt(constant) + symbol[:-1]
-        return symbol + _fmt(constant)
+        primitive = self._primitive
+        return "" if primitive is None else primitive.display(self._constant)
+
+    @property
+    def primitive(self) -> Optional[Primitive]:
+        """The entry of PRIMITIVES that made this node (None for a leaf): name, arity, rules."""
+        return self._primitive
+
+    @property
+    def constant(self) -> Optional[float]:
+        """The plain number folded into this node (`2` in `x * 2`, `2 - x`), else None."""
+        return self._constant
 
     @property
     def inputs(self) -> tuple[Value, ...]:
@@ -134,39 +266,39 @@ class Value:
     def __add__(self, other: Operand) -> Value:
         if type(other) is Value:
             # d(a+b)/da = 1, d(a+b)/db = 1
-            return _node(self.data + other.data, "+", self, 1.0, other, 1.0)
+            return _node(self.data + other.data, ADD, self, 1.0, other, 1.0)
         c = _as_constant(other)
         if c is None:
             return NotImplemented
-        return _node(self.data + c, "+", self, 1.0, constant=other)
+        return _node(self.data + c, ADD_CONSTANT, self, 1.0, constant=c)
 
     __radd__ = __add__
 
     def __sub__(self, other: Operand) -> Value:
         if type(other) is Value:
             # d(a-b)/da = 1, d(a-b)/db = -1
-            return _node(self.data - other.data, "-", self, 1.0, other, -1.0)
+            return _node(self.data - other.data, SUB, self, 1.0, other, -1.0)
         c = _as_constant(other)
         if c is None:
             return NotImplemented
-        return _node(self.data - c, "-", self, 1.0, constant=other)
+        return _node(self.data - c, SUB_CONSTANT, self, 1.0, constant=c)
 
     def __rsub__(self, other: Number) -> Value:
         c = _as_constant(other)
         if c is None:
             return NotImplemented
         # d(c-x)/dx = -1
-        return _node(c - self.data, "-<", self, -1.0, constant=other)
+        return _node(c - self.data, RSUB_CONSTANT, self, -1.0, constant=c)
 
     def __mul__(self, other: Operand) -> Value:
         if type(other) is Value:
             # d(a*b)/da = b, d(a*b)/db = a
-            return _node(self.data * other.data, "*", self, other.data, other, self.data)
+            return _node(self.data * other.data, MUL, self, other.data, other, self.data)
         c = _as_constant(other)
         if c is None:
             return NotImplemented
         # d(c*x)/dx = c
-        return _node(self.data * c, "*", self, c, constant=other)
+        return _node(self.data * c, MUL_CONSTANT, self, c, constant=c)
 
     __rmul__ = __mul__
 
@@ -177,13 +309,13 @@ class Value:
                 raise ZeroDivisionError(f"division by zero: {self.data!r} / {b!r}")
             # d(a/b)/da = 1/b, d(a/b)/db = -a/b²
             out = self.data / b
-            return _node(out, "/", self, 1.0 / b, other, -out / b)
+            return _node(out, DIV, self, 1.0 / b, other, -out / b)
         c = _as_constant(other)
         if c is None:
             return NotImplemented
         if c == 0.0:
             raise ZeroDivisionError(f"division by zero: {self.data!r} / {c!r}")
-        return _node(self.data / c, "/", self, 1.0 / c, constant=other)
+        return _node(self.data / c, DIV_CONSTANT, self, 1.0 / c, constant=c)
 
     def __rtruediv__(self, other: Number) -> Value:
         c = _as_constant(other)
@@ -194,7 +326,7 @@ class Value:
             raise ZeroDivisionError(f"division by zero: {c!r} / {x!r}")
         # d(c/x)/dx = -c/x²
         out = c / x
-        return _node(out, "/<", self, -out / x, constant=other)
+        return _node(out, RDIV_CONSTANT, self, -out / x, constant=c)
 
     def __pow__(self, other: Operand) -> Value:
         if type(other) is Value:
@@ -211,17 +343,17 @@ class Value:
         out = _power(x, n, operation)
         # d(x^n)/dx = n x^(n-1); written this way it stays exact at x = 0 for n >= 1
         local = n * _power(x, n - 1, operation) if n != 0.0 else 0.0
-        return _node(out, "**", self, local, constant=other)
+        return _node(out, POW_CONSTANT, self, local, constant=n)
 
     def __rpow__(self, other: Number) -> Value:
         c = _as_constant(other)
         if c is None:
             return NotImplemented
-        return _pow_values(Value(c), self, other)
+        return _pow_values(Value(c), self, c)
 
     def __neg__(self) -> Value:
         # d(-x)/dx = -1
-        return _node(-self.data, "neg", self, -1.0)
+        return _node(-self.data, NEG, self, -1.0)
 
     def __pos__(self) -> Value:
         return self
@@ -234,7 +366,7 @@ class Value:
         except OverflowError:
             raise OverflowError(f"exp({self.data!r}): result overflows a float") from None
         # d(e^x)/dx = e^x
-        return _node(out, "exp", self, out)
+        return _node(out, EXP, self, out)
 
     def log(self) -> Value:
         """The natural logarithm; the input must be > 0."""
@@ -242,27 +374,27 @@ class Value:
         if x <= 0.0:
             raise ValueError(f"log({x!r}): input must be > 0")
         # d(ln x)/dx = 1/x
-        return _node(math.log(x), "log", self, 1.0 / x)
+        return _node(math.log(x), LOG, self, 1.0 / x)
 
     def tanh(self) -> Value:
         """Hyperbolic tangent; finite for every finite input."""
         t = math.tanh(self.data)
         # tanh'(z) = 1 - tanh(z)²
-        return _node(t, "tanh", self, 1.0 - t * t)
+        return _node(t, TANH, self, 1.0 - t * t)
 
     def sigmoid(self) -> Value:
         """The logistic function σ(z) = 1 / (1 + e^(-z)); finite for every finite input."""
         s = _sigmoid(self.data)
         # σ'(z) = σ(z)(1 - σ(z))
-        return _node(s, "sigmoid", self, s * (1.0 - s))
+        return _node(s, SIGMOID, self, s * (1.0 - s))
 
     def relu(self) -> Value:
         """max(z, 0). Its derivative at exactly z = 0 is taken as 0, as in PyTorch and micrograd."""
         x = self.data
         if x > 0.0:
-            return _node(x, "relu", self, 1.0)
+            return _node(x, RELU, self, 1.0)
         # ReLU'(z) = 0 for z <= 0 (the lecture writes 1 at z = 0; see the README)
-        return _node(0.0, "relu", self, 0.0)
+        return _node(0.0, RELU, self, 0.0)
 
     # ---------------------------------------------------------- backprop
     def backward(self) -> None:
@@ -278,7 +410,7 @@ class Value:
         order = topological_order(self)
         saved = [node.grad for node in order]
         for node in order:
-            if node._op_symbol:  # interior nodes start from zero; leaves accumulate
+            if node._primitive is not None:  # interior nodes start from zero; leaves accumulate
                 node.grad = 0.0
         self.grad = 1.0
         try:
@@ -310,19 +442,19 @@ class Value:
 _new_value = object.__new__
 
 
-def _node(data: float, symbol: str, input_a: Value, local_a: float,
+def _node(data: float, primitive: Primitive, input_a: Value, local_a: float,
           input_b: Optional[Value] = None, local_b: float = 0.0,
-          constant: Optional[Number] = None) -> Value:
+          constant: Optional[float] = None) -> Value:
     """Make the result node of a one- or two-input operation: its value and its edges."""
     if not -_INF < data < _INF:
         edges = (input_a,) if input_b is None else (input_a, input_b)
-        raise OverflowError(f"{_describe_operation(symbol, edges, constant)}: "
+        raise OverflowError(f"{describe_operation(primitive, edges, constant)}: "
                             f"result is {data}, not a finite number")
     out = _new_value(Value)
     out.data = data
     out.grad = 0.0
     out.label = ""
-    out._op_symbol = symbol
+    out._primitive = primitive
     out._constant = constant
     out._input_a = input_a
     out._local_a = local_a
@@ -332,38 +464,30 @@ def _node(data: float, symbol: str, input_a: Value, local_a: float,
     return out
 
 
-def _nary_node(data: float, symbol: str, edges: tuple,
-               constant: Optional[Number] = None) -> Value:
+def _nary_node(data: float, primitive: Primitive, edges: tuple,
+               constant: Optional[float] = None, pairs: int = 0) -> Value:
     """Make the result node of an n-ary operation from its flat (input, local grad, ...) edges."""
     if not -_INF < data < _INF:
-        raise OverflowError(f"{_describe_operation(symbol, edges[0::2], constant)}: "
+        raise OverflowError(f"{describe_operation(primitive, edges[0::2], constant)}: "
                             f"result is {data}, not a finite number")
     out = _new_value(Value)
     out.data = data
     out.grad = 0.0
     out.label = ""
-    out._op_symbol = symbol
+    out._primitive = primitive
     out._constant = constant
     out._input_a = None
-    out._local_a = 0.0
+    out._local_a = pairs
     out._input_b = None
     out._local_b = 0.0
     out._more = edges
     return out
 
 
-def _describe_operation(symbol: str, inputs: tuple, constant: Optional[Number]) -> str:
+def describe_operation(primitive: Primitive, inputs: Sequence[Value],
+                       constant: Optional[float]) -> str:
     """Words for an operation that failed, e.g. `1e+308 * 10` or `exp(1000.0)`."""
-    operands = [repr(child.data) for child in inputs]
-    if constant is not None:
-        if symbol.endswith("<"):
-            symbol = symbol[:-1]
-            operands.insert(0, repr(constant))
-        else:
-            operands.append(repr(constant))
-    if symbol in ("+", "-", "*", "/", "**") and len(operands) == 2:
-        return f"{operands[0]} {symbol} {operands[1]}"
-    return f"{symbol}({', '.join(operands)})"
+    return primitive.formula([repr(child.data) for child in inputs], constant)
 
 
 def _describe(node: Value) -> str:
@@ -383,7 +507,7 @@ def _power(x: float, n: float, operation: str) -> float:
         raise OverflowError(f"{operation}: result overflows a float") from None
 
 
-def _pow_values(base: Value, exponent: Value, constant: Optional[Number] = None) -> Value:
+def _pow_values(base: Value, exponent: Value, constant: Optional[float] = None) -> Value:
     """base ** exponent where the exponent is a Value (or a constant base, for `2 ** x`)."""
     a, b = base.data, exponent.data
     operation = f"{a!r} ** {b!r}"
@@ -396,10 +520,10 @@ def _pow_values(base: Value, exponent: Value, constant: Optional[Number] = None)
     # d(a^b)/db = a^b ln a, and it tends to 0 as a -> 0 for b > 0
     d_exponent = out * math.log(a) if a > 0.0 else 0.0
     if constant is not None:
-        return _node(out, "**<", exponent, d_exponent, constant=constant)
+        return _node(out, RPOW_CONSTANT, exponent, d_exponent, constant=constant)
     # d(a^b)/da = b a^(b-1)
     d_base = b * _power(a, b - 1.0, operation) if b != 0.0 else 0.0
-    return _node(out, "**", base, d_base, exponent, d_exponent)
+    return _node(out, POW, base, d_base, exponent, d_exponent)
 
 
 def _sigmoid(z: float) -> float:
@@ -426,8 +550,8 @@ def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mirrors torch.sum
                 raise TypeError(f"sum() takes Values and numbers, got {type(v).__name__}: {v!r}")
             constant += c
     if constant:
-        return _nary_node(total + constant, "sum+", tuple(edges), constant)
-    return _nary_node(total, "sum", tuple(edges))
+        return _nary_node(total + constant, SUM_CONSTANT, tuple(edges), constant)
+    return _nary_node(total, SUM, tuple(edges))
 
 
 def mean(values: Sequence[Operand]) -> Value:
@@ -448,7 +572,7 @@ def mean(values: Sequence[Operand]) -> Value:
             if c is None:
                 raise TypeError(f"mean() takes Values and numbers, got {type(v).__name__}: {v!r}")
             total += c
-    return _nary_node(total / n, "mean", tuple(edges))
+    return _nary_node(total / n, MEAN, tuple(edges))
 
 
 def dot(weights: Sequence[Operand], inputs: Sequence[Operand],
@@ -470,38 +594,44 @@ def dot(weights: Sequence[Operand], inputs: Sequence[Operand],
             edges[1::4] = xd
             edges[2::4] = inputs  # d(w·x)/dx_i = w_i
             edges[3::4] = wd
-            return _finish_dot(builtins.sum(map(operator.mul, wd, xd)), edges, bias)
+            return _finish_dot(builtins.sum(map(operator.mul, wd, xd)), edges, bias, n)
         if not any(type(x) is Value for x in inputs):
             xd = [x if type(x) is float else _checked_constant(x, "dot") for x in inputs]
             edges = [None] * (2 * n)
             edges[0::2] = weights
             edges[1::2] = xd
-            return _finish_dot(builtins.sum(map(operator.mul, wd, xd)), edges, bias)
-    # Any mix of Values and numbers: one edge per Value operand.
+            return _finish_dot(builtins.sum(map(operator.mul, wd, xd)), edges, bias, 0)
+    # Any mix of Values and numbers: one edge per Value operand. The products of two
+    # Values come first, as (w_i, x_i) pairs, so their derivative rule finds each partner.
     total = 0.0
-    edges = []
+    pairs: list = []
+    singles: list = []
     for w, x in zip(weights, inputs):
         w_is_value = type(w) is Value
         x_is_value = type(x) is Value
         wd = w.data if w_is_value else _checked_constant(w, "dot")
         xd = x.data if x_is_value else _checked_constant(x, "dot")
         total += wd * xd
-        if w_is_value:
-            edges += (w, xd)
-        if x_is_value:
-            edges += (x, wd)
-    return _finish_dot(total, edges, bias)
+        if w_is_value and x_is_value:
+            pairs += (w, xd, x, wd)
+        elif w_is_value:
+            singles += (w, xd)
+        elif x_is_value:
+            singles += (x, wd)
+    return _finish_dot(total, pairs + singles, bias, len(pairs) // 4)
 
 
-def _finish_dot(total: float, edges: list, bias: Optional[Operand]) -> Value:
+def _finish_dot(total: float, edges: list, bias: Optional[Operand], pairs: int) -> Value:
     """Add the bias (an edge with local grad 1 when it is a Value) and make the dot node."""
+    constant = None
     if bias is not None:
         if type(bias) is Value:
             total += bias.data
             edges += (bias, 1.0)
         else:
-            total += _checked_constant(bias, "dot")
-    return _nary_node(total, "dot", tuple(edges))
+            constant = _checked_constant(bias, "dot")
+            total += constant
+    return _nary_node(total, DOT, tuple(edges), constant, pairs)
 
 
 def _all_values(items: Sequence) -> bool:

@@ -17,13 +17,10 @@ autograd gradient equal to one of the two one-sided slopes is accepted there, si
 at a kink any engine must pick a side (this one picks relu'(0) = 0, the left slope).
 If f cannot even be evaluated at x + eps or x - eps (log just above 0), the report
 names the domain edge and uses the slope on the side that works.
-
-The module is also the `tinygrad-edu gradcheck` command: see `add_arguments` and `run`.
 """
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import math
 import numbers
@@ -127,7 +124,7 @@ def gradcheck(f: Function, inputs: Sequence[Union[Value, float]], eps: float = 1
     from their data, so the grads of the Values you pass (and of any Value f
     closes over) are left as they were.
     """
-    _check_settings(eps, atol, rtol)
+    check_settings(eps, atol, rtol)
     inputs = list(inputs)
     points = [_input_data(x, i) for i, x in enumerate(inputs)]
     if not points:
@@ -264,7 +261,8 @@ def _input_names(f: Function, inputs: Sequence[object]) -> list[str]:
     return names
 
 
-def _check_settings(eps: float, atol: float, rtol: float) -> None:
+def check_settings(eps: float, atol: float, rtol: float) -> None:
+    """Raise ValueError unless eps > 0 and both tolerances are numbers >= 0."""
     if not (isinstance(eps, numbers.Real) and 0.0 < eps < math.inf):
         raise ValueError(f"eps={eps!r}: the step must be a positive number such as 1e-6")
     for name, tolerance in (("atol", atol), ("rtol", rtol)):
@@ -272,55 +270,5 @@ def _check_settings(eps: float, atol: float, rtol: float) -> None:
             raise ValueError(f"{name}={tolerance!r}: a tolerance must be a number >= 0")
 
 
-# ------------------------------------------------------- tinygrad-edu gradcheck
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare the options of `tinygrad-edu gradcheck`."""
-    from tinygrad_edu.cli import add_program_arguments  # the same program options as render
-
-    add_program_arguments(parser)
-    parser.add_argument("--eps", type=float, default=1e-6,
-                        help="finite-difference step (default: %(default)g)")
-    parser.add_argument("--atol", type=float, default=1e-5,
-                        help="absolute tolerance (default: %(default)g)")
-    parser.add_argument("--rtol", type=float, default=1e-3,
-                        help="relative tolerance (default: %(default)g)")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Print the gradient table of a program at the given inputs; exit 0 if all match, else 1."""
-    # Imported here so the engine-level function above needs nothing but the engine.
-    from tinygrad_edu.cli import UsageError, read_program
-    from tinygrad_edu.expr import ExpressionError, parse_program, parse_settings
-
-    try:
-        _check_settings(args.eps, args.atol, args.rtol)
-    except ValueError as problem:
-        raise UsageError(str(problem)) from None
-    try:
-        program = parse_program(read_program(args))
-        given = parse_settings(args.settings)
-        program.evaluate(given)  # unset or misspelt inputs are reported before any checking
-    except ExpressionError as problem:
-        raise UsageError(str(problem)) from None
-    except DOMAIN_ERRORS as problem:  # log(0), 1/0, exp(1000) at the given inputs
-        raise UsageError(f"while running the program: {problem}") from None
-    names = program.input_names
-    if not names:
-        raise UsageError("the program has no inputs to differentiate; use a name such as x "
-                         "and give its value with --set x=2")
-
-    def f(*leaves: Value) -> Value:
-        return program.result(dict(zip(names, leaves)))
-
-    inputs = [Value(given[name], label=name) for name in names]
-    try:
-        report = gradcheck(f, inputs, eps=args.eps, atol=args.atol, rtol=args.rtol)
-    except GradcheckError as failure:
-        print(failure.report)
-        return 1
-    print(report)
-    return 0
-
-
-__all__ = ["GradcheckError", "GradcheckReport", "InputCheck", "gradcheck", "add_arguments",
-           "run"]
+__all__ = ["GradcheckError", "GradcheckReport", "InputCheck", "gradcheck", "check_settings",
+           "DOMAIN_ERRORS"]

@@ -26,9 +26,9 @@ import re
 from typing import Iterable, Optional
 
 import graphviz
+from tinygrad_edu.viz.renderer import render_source
 
-from tinygrad_edu import Value, topological_order
-from viz.renderer import render_source
+from tinygrad_edu.engine import Value, topological_order
 
 # Beyond this many Values a drawing is unreadable and slow to lay out (see draw_dot).
 MAX_NODES = 2000

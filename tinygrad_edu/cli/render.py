@@ -16,19 +16,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import tinygrad_edu.cli as cli  # the module, not its names: cli imports this file too
-import viz
+from tinygrad_edu import viz
+from tinygrad_edu.cli.arguments import UsageError, add_program_arguments, read_program
 from tinygrad_edu.expr import ExpressionError, parse_program, parse_settings
-from viz.dot import RANKDIRS
-from viz.renderer import RendererNotFound, write_atomically
-from viz.walkthrough import walkthrough_html
+from tinygrad_edu.viz.dot import RANKDIRS
+from tinygrad_edu.viz.renderer import RendererNotFound, write_atomically
+from tinygrad_edu.viz.walkthrough import walkthrough_html
 
 WALKTHROUGH_SUFFIXES = (".html", ".htm")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options of `tinygrad-edu render`."""
-    cli.add_program_arguments(parser)
+    add_program_arguments(parser)
     parser.add_argument("-o", "--output", metavar="GRAPH.svg",
                         help="write the graph here; the suffix picks the format: "
                              ".svg, .png, .dot or .gv")
@@ -47,14 +47,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the program, backpropagate, and write the graph and/or the walkthrough page."""
     targets = _check_targets(args)
-    source = cli.read_program(args)
+    source = read_program(args)
     try:
         program = parse_program(source)
         values = program.evaluate(parse_settings(args.settings))
     except ExpressionError as problem:
-        raise cli.UsageError(str(problem)) from None
+        raise UsageError(str(problem)) from None
     except (ValueError, ZeroDivisionError, OverflowError) as problem:  # log(0), 1/0, exp(1000)
-        raise cli.UsageError(f"while running the program: {problem}") from None
+        raise UsageError(f"while running the program: {problem}") from None
     result = values[program.output]
     if not result.label:
         result.label = "result"  # a bare final expression has no variable name
@@ -73,12 +73,12 @@ def run(args: argparse.Namespace) -> int:
                                              show_local_grads=args.local_grads,
                                              shade_grads=args.shade_grads)
     except (RendererNotFound, ValueError, RuntimeError) as problem:
-        raise cli.UsageError(str(problem)) from None
+        raise UsageError(str(problem)) from None
     for path, content in contents.items():
         try:
             write_atomically(path, content)
         except OSError as problem:
-            raise cli.UsageError(f"cannot write {path}: {problem.strerror or problem}") from None
+            raise UsageError(f"cannot write {path}: {problem.strerror or problem}") from None
         print(f"wrote {path}")
     return 0
 
@@ -90,21 +90,21 @@ def _check_targets(args: argparse.Namespace) -> list[tuple[Path, str]]:
         try:
             viz.format_for(args.output)
         except ValueError as problem:
-            raise cli.UsageError(f"-o: {problem}") from None
+            raise UsageError(f"-o: {problem}") from None
         targets.append((Path(args.output), "graph"))
     if args.walkthrough:
         if Path(args.walkthrough).suffix.lower() not in WALKTHROUGH_SUFFIXES:
-            raise cli.UsageError(f"--walkthrough {args.walkthrough!r}: the page is HTML, "
+            raise UsageError(f"--walkthrough {args.walkthrough!r}: the page is HTML, "
                                  f"so give a file name ending in .html")
         targets.append((Path(args.walkthrough), "walkthrough"))
     if not targets:
-        raise cli.UsageError("nothing to write: give -o GRAPH.svg (or .png, .dot, .gv) "
+        raise UsageError("nothing to write: give -o GRAPH.svg (or .png, .dot, .gv) "
                              "and/or --walkthrough STEPS.html")
     if not 0 <= args.decimals <= 12:
-        raise cli.UsageError(f"--decimals {args.decimals}: give a whole number from 0 to 12")
+        raise UsageError(f"--decimals {args.decimals}: give a whole number from 0 to 12")
     for path, _ in targets:
         if not path.parent.is_dir():
-            raise cli.UsageError(f"cannot write {path}: the folder {path.parent} does not exist")
+            raise UsageError(f"cannot write {path}: the folder {path.parent} does not exist")
     return targets
 
 

@@ -1,0 +1,58 @@
+"""The `tinygrad-edu` command: the top layer, a thin one over the library's public functions.
+
+One module per subcommand (`demo`, `render`, `gradcheck`, `train`), each with
+an `add_arguments(parser)` that declares its options and a `run(args) -> int`
+that calls public functions and returns the exit code; `arguments` holds what
+they share. Nothing in the library imports this package. Bad arguments exit
+with code 2 and a one-line message.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional, Sequence
+
+from tinygrad_edu import __version__
+from tinygrad_edu.cli import demo, gradcheck, render, train
+from tinygrad_edu.cli.arguments import OneLineParser, UsageError
+
+SUBCOMMANDS = (
+    ("demo", demo, "run a demo of the lecture (default: the quick ones)"),
+    ("render", render, "draw a program's computation graph with values and gradients"),
+    ("gradcheck", gradcheck, "compare a program's gradients with finite differences"),
+    ("train", train, "train an MLP on a 2-feature dataset and plot it"),
+)
+
+
+def build_parser() -> OneLineParser:
+    """The `tinygrad-edu` argument parser with all its subcommands."""
+    parser = OneLineParser(
+        prog="tinygrad-edu",
+        description="A scalar autograd engine for learning backpropagation.",
+    )
+    parser.add_argument("--version", action="version", version=f"tinygrad-edu {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                     parser_class=OneLineParser)
+    for name, module, summary in SUBCOMMANDS:
+        command = commands.add_parser(name, help=summary, description=summary,
+                                      **getattr(module, "PARSER_OPTIONS", {}))
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of `tinygrad-edu` and `python -m tinygrad_edu`; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except UsageError as problem:
+        print(f"tinygrad-edu {args.command}: error: {problem}", file=sys.stderr)
+        return 2
+
+
+__all__ = ["build_parser", "main"]
