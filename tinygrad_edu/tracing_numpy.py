@@ -1,0 +1,472 @@
+"""The "numpy" backend of `trace`: a recorded graph grouped into array operations.
+
+A network's graph repeats itself: the same neuron runs on every example, the
+same relu follows every neuron. This backend finds the repetition and runs each
+repeated operation once, as one numpy call on an array:
+
+1. Sums are flattened. A chain of single-use additions and constant factors
+   (`sum(losses) * (1/n) + 1e-4 * sum(p*p)`) becomes one weighted sum,
+   out = Σ coef_k · in_k + const: a *linear* node.
+2. Nodes are grouped. Nodes that apply the same rule to inputs from the same
+   groups form a group (the leaves are group 0), so a group only reads groups
+   made before it. Each group owns a slice of one array of values, and of one
+   array of gradients.
+3. Each group becomes one array operation. Dot nodes whose weights are shared
+   down the rows and whose inputs are shared along the columns (a layer on a
+   batch) are one matrix product, X @ W.T + b; the backward pass is the two
+   products dW = G.T @ X and dX = G @ W. Other groups gather their inputs by
+   index and apply their rule elementwise; gradients are added back by index.
+
+The per-primitive rules are in `NUMPY_RULES`, keyed by the engine's Primitive
+objects like `tracing.PYTHON_RULES`. numpy is imported by this module only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from tinygrad_edu import engine
+from tinygrad_edu.engine import Primitive
+from tinygrad_edu.tracing import Recording, Step
+
+Array = np.ndarray
+
+
+# ------------------------------------------------------------------ the rules
+@dataclass(frozen=True)
+class NumpyRule:
+    """How the numpy backend runs a primitive on a group of nodes at once.
+
+    A linear primitive gives coefficients: linear(step) -> (one coefficient per
+    input, constant), so out = Σ coef_k · input_k + constant. An elementwise
+    one gives forward(inputs, constants) -> out and local_grads(inputs, out,
+    constants) -> one array per input, where `inputs` are arrays (one entry per
+    node of the group) and `constants` the nodes' folded numbers. Dot nodes
+    have their own rule (`dot=True`): a matrix product or a gathered sum.
+    """
+
+    linear: Optional[Callable[[Step], tuple[list[float], float]]] = None
+    forward: Optional[Callable[[list[Array], Array], Array]] = None
+    local_grads: Optional[Callable[[list[Array], Array, Array], list[Array]]] = None
+    dot: bool = False
+
+
+def _linear(coefficients: Callable[[Step], list[float]],
+            constant: Callable[[Step], float] = lambda s: 0.0) -> NumpyRule:
+    return NumpyRule(linear=lambda s: (coefficients(s), constant(s)))
+
+
+def _elementwise(forward: Callable, local_grads: Callable) -> NumpyRule:
+    return NumpyRule(forward=forward, local_grads=local_grads)
+
+
+def _sigmoid(x: Array) -> Array:
+    """σ(x) as the engine computes it: 1/(1 + e^-x) for x >= 0, e^x/(1 + e^x) below."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _pow_grads(x: list[Array], out: Array, c: Array) -> list[Array]:
+    a, b = x  # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b ln a; 0 where the engine takes 0
+    return [np.where(b != 0.0, b * np.power(a, b - 1.0), 0.0),
+            np.where(a > 0.0, out * np.log(np.where(a > 0.0, a, 1.0)), 0.0)]
+
+
+NUMPY_RULES: dict[Primitive, NumpyRule] = {
+    engine.ADD: _linear(lambda s: [1.0, 1.0]),
+    engine.ADD_CONSTANT: _linear(lambda s: [1.0], lambda s: s.constant),
+    engine.SUB: _linear(lambda s: [1.0, -1.0]),
+    engine.SUB_CONSTANT: _linear(lambda s: [1.0], lambda s: -s.constant),
+    engine.RSUB_CONSTANT: _linear(lambda s: [-1.0], lambda s: s.constant),
+    engine.NEG: _linear(lambda s: [-1.0]),
+    engine.MUL_CONSTANT: _linear(lambda s: [s.constant]),
+    engine.DIV_CONSTANT: _linear(lambda s: list(s.recorded)),  # x / c = x · (1/c)
+    engine.SUM: _linear(lambda s: list(s.recorded)),
+    engine.SUM_CONSTANT: _linear(lambda s: list(s.recorded), lambda s: s.constant),
+    engine.MEAN: _linear(lambda s: list(s.recorded), lambda s: s.folded / s.count),
+    engine.MUL: _elementwise(lambda x, c: x[0] * x[1], lambda x, out, c: [x[1], x[0]]),
+    engine.DIV: _elementwise(lambda x, c: x[0] / x[1],
+                             lambda x, out, c: [1.0 / x[1], -out / x[1]]),
+    engine.RDIV_CONSTANT: _elementwise(lambda x, c: c / x[0], lambda x, out, c: [-out / x[0]]),
+    engine.POW: _elementwise(lambda x, c: np.power(x[0], x[1]), _pow_grads),
+    engine.POW_CONSTANT: _elementwise(
+        lambda x, c: np.power(x[0], c),  # d(x^n)/dx = n x^(n-1)
+        lambda x, out, c: [np.where(c != 0.0, c * np.power(x[0], c - 1.0), 0.0)]),
+    engine.RPOW_CONSTANT: _elementwise(  # d(c^x)/dx = c^x ln c
+        lambda x, c: np.power(c, x[0]),
+        lambda x, out, c: [out * np.log(np.where(c > 0.0, c, 1.0))]),
+    engine.EXP: _elementwise(lambda x, c: np.exp(x[0]), lambda x, out, c: [out]),
+    engine.LOG: _elementwise(lambda x, c: np.log(x[0]), lambda x, out, c: [1.0 / x[0]]),
+    engine.TANH: _elementwise(lambda x, c: np.tanh(x[0]), lambda x, out, c: [1.0 - out * out]),
+    engine.SIGMOID: _elementwise(lambda x, c: _sigmoid(x[0]),
+                                 lambda x, out, c: [out * (1.0 - out)]),
+    # relu'(z) = 1 for z > 0, else 0 (a boolean array multiplies as 1.0 / 0.0)
+    engine.RELU: _elementwise(lambda x, c: np.where(x[0] > 0.0, x[0], 0.0),
+                              lambda x, out, c: [x[0] > 0.0]),
+    engine.DOT: NumpyRule(dot=True),
+}
+
+
+# ----------------------------------------------------- gathering and scattering
+class Gather:
+    """Reads values at given positions of the value array and adds gradients back there.
+
+    A contiguous run of positions is a slice (no copy); positions without
+    repeats add with `+=`; repeated positions need np.add.at.
+    """
+
+    def __init__(self, index: Array) -> None:
+        self.index = np.asarray(index, dtype=np.intp)
+        flat = self.index.ravel()
+        start = int(flat[0]) if flat.size else 0
+        self.slice: Optional[slice] = None
+        if flat.size and np.array_equal(flat, np.arange(start, start + flat.size)):
+            self.slice = slice(start, start + flat.size)
+        self.unique = len(set(flat.tolist())) == flat.size
+
+    def take(self, values: Array) -> Array:
+        """The values at the positions, shaped like the index."""
+        if self.slice is not None:
+            return values[self.slice].reshape(self.index.shape)
+        return values[self.index]
+
+    def add(self, grads: Array, contribution: Array) -> None:
+        """grads[positions] += contribution, correct when a position repeats."""
+        if self.slice is not None:
+            grads[self.slice] += contribution.reshape(-1)
+        elif self.unique:
+            grads[self.index] += contribution
+        else:
+            np.add.at(grads, self.index, contribution)
+
+
+# -------------------------------------------------------- the array operations
+class Elementwise:
+    """A group of unary or binary nodes: one numpy call forward, one per input backward."""
+
+    def __init__(self, rule: NumpyRule, out: slice, inputs: list[Array], constants: Array) -> None:
+        self.rule, self.out = rule, out
+        self.inputs = [Gather(index) for index in inputs]
+        self.constants = constants
+        self.saved: list[Array] = []
+
+    def forward(self, values: Array) -> None:
+        self.saved = [gather.take(values) for gather in self.inputs]
+        values[self.out] = self.rule.forward(self.saved, self.constants)
+
+    def backward(self, values: Array, grads: Array) -> None:
+        upstream = grads[self.out]
+        locals_ = self.rule.local_grads(self.saved, values[self.out], self.constants)
+        for gather, local in zip(self.inputs, locals_):
+            gather.add(grads, upstream * local)
+
+
+class Linear:
+    """A group of weighted sums out = Σ coef_k · in_k + const, each with K terms."""
+
+    def __init__(self, out: slice, index: Array, coefficients: Array, constants: Array) -> None:
+        self.out, self.terms = out, Gather(index)
+        self.coefficients = coefficients
+        self.ones = bool(np.all(coefficients == 1.0))
+        self.constants = constants if np.any(constants != 0.0) else None
+
+    def forward(self, values: Array) -> None:
+        x = self.terms.take(values)
+        result = x.sum(axis=1) if self.ones else (x * self.coefficients).sum(axis=1)
+        if self.constants is not None:
+            result += self.constants
+        values[self.out] = result
+
+    def backward(self, values: Array, grads: Array) -> None:
+        upstream = grads[self.out][:, None]
+        self.terms.add(grads, np.broadcast_to(upstream, self.coefficients.shape)
+                       if self.ones else self.coefficients * upstream)
+
+
+class MatrixProduct:
+    """A layer of dot nodes on a batch: out[r, c] = Σ_k R[r, k] · L[c, k] + bias[c] + const.
+
+    R holds what varies by row (the examples' inputs, as Values or as numbers
+    baked in at recording time), L what varies by column (the neurons' weights),
+    and a term whose row side is the number 1.0 everywhere is a bias.
+    """
+
+    def __init__(self, out: slice, shape: tuple[int, int], right: Optional[Array],
+                 left: Optional[Array], baked: Optional[Array], baked_left: Optional[Array],
+                 bias: Optional[Array], constants: Optional[Array]) -> None:
+        self.out, self.shape = out, shape
+        self.right = Gather(right) if right is not None else None
+        self.left = Gather(left) if left is not None else None
+        self.baked = baked  # rows × k numbers
+        self.baked_left = Gather(baked_left) if baked_left is not None else None
+        self.bias = Gather(bias) if bias is not None else None
+        self.constants = constants
+        self.saved: tuple = ()
+
+    def forward(self, values: Array) -> None:
+        result = np.zeros(self.shape)
+        x = w = None
+        if self.right is not None:
+            x, w = self.right.take(values), self.left.take(values)
+            result += x @ w.T
+        if self.baked_left is not None:
+            result += self.baked @ self.baked_left.take(values).T
+        if self.bias is not None:
+            result += self.bias.take(values).sum(axis=1)
+        if self.constants is not None:
+            result += self.constants
+        self.saved = (x, w)
+        values[self.out] = result.reshape(-1)
+
+    def backward(self, values: Array, grads: Array) -> None:
+        upstream = grads[self.out].reshape(self.shape)
+        x, w = self.saved
+        if self.right is not None:
+            self.left.add(grads, upstream.T @ x)  # dL/dW = G.T @ X
+            self.right.add(grads, upstream @ w)  # dL/dX = G @ W
+        if self.baked_left is not None:
+            self.baked_left.add(grads, upstream.T @ self.baked)
+        if self.bias is not None:
+            column = upstream.sum(axis=0)[:, None]
+            self.bias.add(grads, np.broadcast_to(column, self.bias.index.shape))
+
+
+class GatheredDot:
+    """Dot nodes without a matrix layout: Σ a_k · b_k + Σ v_k · c_k + const, row by row."""
+
+    def __init__(self, out: slice, pair_left: Array, pair_right: Array, singles: Array,
+                 single_locals: Array, constants: Array) -> None:
+        self.out = out
+        self.pair_left, self.pair_right = Gather(pair_left), Gather(pair_right)
+        self.singles, self.single_locals = Gather(singles), single_locals
+        self.constants = constants
+        self.saved: tuple = ()
+
+    def forward(self, values: Array) -> None:
+        a, b = self.pair_left.take(values), self.pair_right.take(values)
+        v = self.singles.take(values)
+        self.saved = (a, b)
+        values[self.out] = ((a * b).sum(axis=1) + (v * self.single_locals).sum(axis=1)
+                            + self.constants)
+
+    def backward(self, values: Array, grads: Array) -> None:
+        upstream = grads[self.out][:, None]
+        a, b = self.saved
+        self.pair_left.add(grads, b * upstream)
+        self.pair_right.add(grads, a * upstream)
+        self.singles.add(grads, self.single_locals * upstream)
+
+
+# ------------------------------------------------------------------ compiling
+@dataclass
+class _Linear:
+    """A node lowered to a weighted sum of earlier nodes."""
+
+    terms: list[tuple[int, float]]
+    constant: float
+
+
+def _lower(recording: Recording) -> dict[int, _Linear]:
+    """The linear nodes, with single-use linear inputs flattened into their one consumer."""
+    steps = recording.steps
+    uses = [0] * len(steps)
+    for step in steps:
+        for j in step.inputs:
+            uses[j] += 1
+    keep = set(recording.outputs) | {recording.root}
+    linear: dict[int, _Linear] = {}
+    for i, step in enumerate(steps):
+        if step.primitive is None or NUMPY_RULES[step.primitive].linear is None:
+            continue
+        coefficients, constant = NUMPY_RULES[step.primitive].linear(step)
+        terms: list[tuple[int, float]] = []
+        for j, coefficient in zip(step.inputs, coefficients):
+            inner = linear.get(j)
+            if inner is not None and uses[j] == 1 and j not in keep:
+                if not terms and coefficient == 1.0:
+                    terms = inner.terms  # a chain a + b + c + ...: grow one list, no copies
+                else:
+                    terms += [(k, coefficient * c) for k, c in inner.terms]
+                constant += coefficient * inner.constant
+                del linear[j]  # folded into this node: never computed on its own
+            else:
+                terms.append((j, coefficient))
+        linear[i] = _Linear(terms, constant)
+    return linear
+
+
+class NumpyBackend:
+    """Runs a recording as a short list of array operations over one array of values."""
+
+    name = "numpy"
+
+    def __init__(self, recording: Recording) -> None:
+        steps = recording.steps
+        linear = _lower(recording)
+        n_leaves = len(recording.leaves)
+        position = {leaf: k for k, leaf in enumerate(recording.leaves)}  # leaves come first
+        group_of = {leaf: -1 for leaf in recording.leaves}  # the leaves' group
+        groups: dict[tuple, list[int]] = {}
+        for i, step in enumerate(steps):
+            if step.primitive is None or (i not in linear and NUMPY_RULES[step.primitive].linear):
+                continue  # a leaf, or folded into a weighted sum
+            key = self._key(step, linear.get(i), group_of)
+            members = groups.get(key)
+            if members is None:
+                members = groups[key] = []
+            group_of[i] = len(groups) - 1 if not members else group_of[members[0]]
+            members.append(i)
+        self.operations: list = []
+        size = n_leaves
+        for members in groups.values():
+            operation, cells = self._compile(members, steps, linear, position, size)
+            for i, cell in cells.items():
+                position[i] = size + cell
+            size += max(cells.values()) + 1
+            self.operations.append(operation)
+        self.size, self.n_leaves = size, n_leaves
+        self.root = position[recording.root]
+        self.outputs = np.array([position[i] for i in recording.outputs], dtype=np.intp)
+        self.values = np.zeros(size)
+        self.grads = np.zeros(size)
+
+    @staticmethod
+    def _key(step: Step, lowered: Optional[_Linear], group_of: dict[int, int]) -> tuple:
+        """Nodes with the same key run as one operation: same rule, inputs from the same groups."""
+        if lowered is not None:
+            return ("linear", tuple(group_of[j] for j, _ in lowered.terms))
+        sources = tuple(map(group_of.__getitem__, step.inputs))
+        if step.primitive is engine.DOT:
+            return ("dot", step.pairs, step.constant is None, sources)
+        return (step.primitive, sources)
+
+    def _compile(self, members: list[int], steps: list[Step], linear: dict[int, _Linear],
+                 position: dict[int, int], offset: int) -> tuple[object, dict[int, int]]:
+        """The array operation of one group, and where each member's value goes in it."""
+        first = steps[members[0]]
+        if members[0] in linear:
+            return self._linear_group(members, linear, position, offset)
+        if first.primitive is engine.DOT:
+            grid = self._matrix_product(members, steps, position, offset)
+            if grid is not None:
+                return grid
+            return self._gathered_dot(members, steps, position, offset)
+        # Members in the order of their first input, so a relu after a layer reads it in place.
+        members = sorted(members, key=lambda i: position[steps[i].inputs[0]])
+        cells = {i: k for k, i in enumerate(members)}
+        out = slice(offset, offset + len(members))
+        inputs = [np.array([position[steps[i].inputs[k]] for i in members])
+                  for k in range(len(first.inputs))]
+        constants = np.array([steps[i].constant or 0.0 for i in members])
+        return Elementwise(NUMPY_RULES[first.primitive], out, inputs, constants), cells
+
+    @staticmethod
+    def _linear_group(members: list[int], linear: dict[int, _Linear],
+                      position: dict[int, int], offset: int) -> tuple[object, dict[int, int]]:
+        members = sorted(members, key=lambda i: position[linear[i].terms[0][0]]
+                         if linear[i].terms else 0)
+        index = np.array([[position[j] for j, _ in linear[i].terms] for i in members],
+                         dtype=np.intp).reshape(len(members), -1)
+        coefficients = np.array([[c for _, c in linear[i].terms] for i in members]
+                                ).reshape(len(members), -1)
+        constants = np.array([linear[i].constant for i in members])
+        out = slice(offset, offset + len(members))
+        return (Linear(out, index, coefficients, constants),
+                {i: k for k, i in enumerate(members)})
+
+    @staticmethod
+    def _dot_terms(step: Step, position: dict[int, int], biases: set[int]
+                   ) -> tuple[list, list, list]:
+        """A dot node's terms as (left Value, right Value) pairs, (Value, number) singles,
+        and the Values at the positions in `biases` (those with the number 1.0)."""
+        paired = 2 * step.pairs
+        pairs = [(position[step.inputs[k]], position[step.inputs[k + 1]])
+                 for k in range(0, paired, 2)]
+        singles = [(position[step.inputs[k]], step.recorded[k])
+                   for k in range(paired, len(step.inputs)) if k not in biases]
+        return pairs, singles, [position[step.inputs[k]] for k in sorted(biases)]
+
+    def _matrix_product(self, members: list[int], steps: list[Step], position: dict[int, int],
+                        offset: int) -> Optional[tuple[object, dict[int, int]]]:
+        """The group as X @ W.T + b if its nodes form a full rows × columns grid, else None."""
+        first = steps[members[0]]
+        # A term whose number is 1.0 in every node of the group is a bias: b · 1.0.
+        biases = {k for k in range(2 * first.pairs, len(first.inputs))
+                  if all(steps[i].recorded[k] == 1.0 for i in members)}
+        rows: dict[tuple, int] = {}
+        columns: dict[tuple, int] = {}
+        where: dict[int, tuple[int, int]] = {}
+        paired = 2 * first.pairs
+        singles = [k for k in range(paired, len(first.inputs)) if k not in biases]
+        bias_at = sorted(biases)
+        for i in members:
+            step = steps[i]
+            at = [position[j] for j in step.inputs]
+            row = (tuple(at[1:paired:2]), tuple([step.recorded[k] for k in singles]))
+            column = (tuple(at[0:paired:2]), tuple([at[k] for k in singles]),
+                      tuple([at[k] for k in bias_at]))
+            where[i] = (rows.setdefault(row, len(rows)), columns.setdefault(column, len(columns)))
+        n_rows, n_columns = len(rows), len(columns)
+        cells = {i: r * n_columns + c for i, (r, c) in where.items()}
+        constants = np.zeros((n_rows, n_columns))
+        filled = np.zeros((n_rows, n_columns), dtype=bool)
+        for i, (r, c) in where.items():
+            constant = steps[i].constant or 0.0
+            if filled[r, c] and constants[r, c] != constant:
+                return None  # two nodes on one cell that differ: not a grid
+            constants[r, c], filled[r, c] = constant, True
+        if not filled.all():
+            return None
+        row_keys, column_keys = list(rows), list(columns)
+        pairs_count = len(row_keys[0][0])
+        right = np.array([key[0] for key in row_keys], dtype=np.intp).reshape(n_rows, -1)
+        left = np.array([key[0] for key in column_keys], dtype=np.intp).reshape(n_columns, -1)
+        baked = np.array([key[1] for key in row_keys]).reshape(n_rows, -1)
+        baked_left = np.array([key[1] for key in column_keys], dtype=np.intp
+                              ).reshape(n_columns, -1)
+        bias = np.array([key[2] for key in column_keys], dtype=np.intp).reshape(n_columns, -1)
+        out = slice(offset, offset + n_rows * n_columns)
+        operation = MatrixProduct(
+            out, (n_rows, n_columns),
+            right if pairs_count else None, left if pairs_count else None,
+            baked if baked.shape[1] else None, baked_left if baked.shape[1] else None,
+            bias if bias.shape[1] else None, constants if constants.any() else None)
+        return operation, cells
+
+    def _gathered_dot(self, members: list[int], steps: list[Step], position: dict[int, int],
+                      offset: int) -> tuple[object, dict[int, int]]:
+        m = len(members)
+        pair_left, pair_right, singles, single_locals = [], [], [], []
+        for i in members:
+            pairs, numbers, _ = self._dot_terms(steps[i], position, set())
+            pair_left.append([w for w, _ in pairs])
+            pair_right.append([x for _, x in pairs])
+            singles.append([v for v, _ in numbers])
+            single_locals.append([c for _, c in numbers])
+        out = slice(offset, offset + m)
+        constants = np.array([steps[i].constant or 0.0 for i in members])
+        operation = GatheredDot(out, np.array(pair_left, dtype=np.intp).reshape(m, -1),
+                                np.array(pair_right, dtype=np.intp).reshape(m, -1),
+                                np.array(singles, dtype=np.intp).reshape(m, -1),
+                                np.array(single_locals).reshape(m, -1), constants)
+        return operation, {i: k for k, i in enumerate(members)}
+
+    def run(self, data: list[float]) -> tuple[float, list[float], list[float]]:
+        """(root value, extra values, leaf gradients) at the given leaf values."""
+        values, grads = self.values, self.grads
+        values[:self.n_leaves] = data
+        with np.errstate(all="ignore"):  # a non-finite result is reported by the Program
+            for operation in self.operations:
+                operation.forward(values)
+            grads.fill(0.0)
+            grads[self.root] = 1.0
+            for operation in reversed(self.operations):
+                operation.backward(values, grads)
+        return (float(values[self.root]), values[self.outputs].tolist(),
+                grads[:self.n_leaves].tolist())
+
+
+__all__ = ["NUMPY_RULES", "NumpyBackend", "NumpyRule"]
