@@ -411,7 +411,7 @@ class Program:
                 f"backend {self.backend.name!r}>")
 
     def __call__(self) -> Any:
-        """Recompute forward and backward; add the leaves' gradients into .grad; return the value."""
+        """Replay forward and backward, add the leaves' gradients into .grad, return the value."""
         value, extras, grads = self._replay()
         for leaf, grad in zip(self.leaves, grads):
             leaf.grad += grad
@@ -468,9 +468,9 @@ class Program:
         eager_grads = _eager_leaf_grads(root, fresh)
         names = variable_names(self.recording)
         _compare_number("the result", root.data, value)
-        for position, (mine, theirs) in enumerate(zip(replay_extras, (e.data for e in extras))):
-            _compare_number(f"returned value {position} ({names[self.recording.outputs[position]]})",
-                            theirs, mine)
+        for k, (mine, extra) in enumerate(zip(replay_extras, extras)):
+            name = names[self.recording.outputs[k]]
+            _compare_number(f"returned value {k} ({name})", extra.data, mine)
         for i, mine, theirs in zip(self.recording.leaves, grads, eager_grads):
             _compare_number(f"the gradient of leaf {names[i]}", theirs, mine)
 
@@ -505,10 +505,12 @@ def _compare_structure(recorded: Recording, fresh: Recording) -> None:
                 f"program.check(): node {i} ({names[i]}) differs: recorded "
                 f"`{_describe_step(old, recorded, i)}`, fn() now builds "
                 f"`{_describe_step(new, fresh, i)}`. fn's graph depends on the values (an if "
-                f"on .data?), so one recording cannot stand for it: remove the branch or trace again")
+                f"on .data?), so one recording cannot stand for it: remove the branch or "
+                f"trace again")
     if len(recorded.steps) != len(fresh.steps):
         raise TraceMismatch(f"program.check(): fn() now builds {len(fresh.steps)} nodes, the "
-                            f"recording has {len(recorded.steps)}; fn's graph depends on the values")
+                            f"recording has {len(recorded.steps)}; fn's graph depends on the "
+                            f"values")
 
 
 def _signature(step: Step) -> tuple:
