@@ -30,40 +30,41 @@ TARGET_VS_GC_ON = 40.0
 TARGET_VS_GC_OFF = 5.0
 
 
-def moons(seed: int = 0) -> tuple[list[list[float]], list[int]]:
+def moons(seed: int = 0, n_samples: int = 100) -> tuple[list[list[float]], list[int]]:
     """The demo's data: 100 two-moons points with noise 0.1, labels -1/+1 as in the notebook."""
     from tinygrad_edu.data import make_moons
 
-    X, y = make_moons(n_samples=100, noise=0.1, seed=seed)
+    X, y = make_moons(n_samples=n_samples, noise=0.1, seed=seed)
     return X, [yi * 2 - 1 for yi in y]  # make y be -1 or 1
+
+
+def demo_loss(Value: Callable, model, X, y):
+    """micrograd's demo loss, verbatim: the SVM max-margin loss plus L2, and the accuracy."""
+    Xb, yb = X, y
+    inputs = [list(map(Value, xrow)) for xrow in Xb]
+
+    # forward the model to get scores
+    scores = list(map(model, inputs))
+
+    # svm "max-margin" loss
+    losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(yb, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    # L2 regularization
+    alpha = 1e-4
+    reg_loss = alpha * sum(p * p for p in model.parameters())
+    total_loss = data_loss + reg_loss
+
+    # also get accuracy
+    accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(yb, scores)]
+    return total_loss, sum(accuracy) / len(accuracy)
 
 
 def demo_steps(Value: Callable, model, X, y, steps: int) -> list[float]:
     """micrograd's demo loop, verbatim but for `Value` being a parameter; the loss of each step."""
-
-    def loss():
-        Xb, yb = X, y
-        inputs = [list(map(Value, xrow)) for xrow in Xb]
-
-        # forward the model to get scores
-        scores = list(map(model, inputs))
-
-        # svm "max-margin" loss
-        losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(yb, scores)]
-        data_loss = sum(losses) * (1.0 / len(losses))
-        # L2 regularization
-        alpha = 1e-4
-        reg_loss = alpha * sum(p * p for p in model.parameters())
-        total_loss = data_loss + reg_loss
-
-        # also get accuracy
-        accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(yb, scores)]
-        return total_loss, sum(accuracy) / len(accuracy)
-
     history = []
     for k in range(steps):
         # forward
-        total_loss, acc = loss()
+        total_loss, acc = demo_loss(Value, model, X, y)
 
         # backward
         model.zero_grad()
@@ -77,7 +78,8 @@ def demo_steps(Value: Callable, model, X, y, steps: int) -> list[float]:
     return history
 
 
-def _timed(run: Callable[[], list[float]], collector_on: bool) -> tuple[float, float, list[float]]:
+def _timed(run: Callable[[], list[float]], collector_on: bool,
+           steps: int = STEPS) -> tuple[float, float, list[float]]:
     """CPU and wall seconds per step of `run()`, and its losses, with the collector on or off."""
     gc.collect()  # start every run from a clean heap
     if not collector_on:
@@ -89,16 +91,16 @@ def _timed(run: Callable[[], list[float]], collector_on: bool) -> tuple[float, f
     finally:
         gc.enable()
     gc.collect()  # micrograd's graphs are webs of cycles: free them before the next run
-    return cpu / STEPS, wall / STEPS, losses
+    return cpu / steps, wall / steps, losses
 
 
-def _torch_step_seconds(X, y, initial: list[float], repeats: int) -> dict:
+def _torch_step_seconds(X, y, initial: list[float], repeats: int,
+                        sizes: tuple[int, ...] = (2, 16, 16, 1), steps: int = STEPS) -> dict:
     """The same workload vectorized in PyTorch, from the same weights; seconds per step."""
     import torch
 
     inputs = torch.tensor(X, dtype=torch.float64)
     targets = torch.tensor(y, dtype=torch.float64)
-    sizes = [2, 16, 16, 1]
 
     def build() -> list[tuple[torch.Tensor, torch.Tensor]]:
         # micrograd's parameter order: neuron by neuron, its weights then its bias
@@ -116,7 +118,7 @@ def _torch_step_seconds(X, y, initial: list[float], repeats: int) -> dict:
     def run(layers) -> list[float]:
         params = [t for layer in layers for t in layer]
         history = []
-        for k in range(STEPS):
+        for k in range(steps):
             h = inputs
             for n, (weight, bias) in enumerate(layers):
                 h = h @ weight.T + bias
@@ -141,7 +143,8 @@ def _torch_step_seconds(X, y, initial: list[float], repeats: int) -> dict:
     try:
         for _ in range(repeats):
             layers = build()
-            cpu, wall, losses = _timed(lambda layers=layers: run(layers), collector_on=True)
+            cpu, wall, losses = _timed(lambda layers=layers: run(layers), collector_on=True,
+                                       steps=steps)
             cpu_times.append(cpu)
             wall_times.append(wall)
     finally:

@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 from pathlib import Path
+
+# One thread for every library, as the comparison with single-threaded PyTorch needs (see
+# bench_trace.py); set before anything imports numpy or jax.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -34,6 +40,13 @@ def main() -> int:
         print()
         results["training"] = bench_training.run_training_benchmark(args.repeats)
         print("\n".join(bench_training.report(results["training"])))
+    try:
+        import bench_trace
+    except ImportError:
+        bench_trace = None
+    if bench_trace is not None:
+        results["trace"] = bench_trace.run_trace_benchmark(args.repeats)
+        print("\n".join(bench_trace.report(results["trace"])))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0

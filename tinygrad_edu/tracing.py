@@ -392,7 +392,9 @@ class Program:
         self.fn = fn
         self.recording = recording
         self.backend = backend
-        self.leaves = recording.leaf_values
+        # The leaves in the order the backend takes their data and gives their gradients.
+        self.leaf_positions: list[int] = getattr(backend, "leaf_order", recording.leaves)
+        self.leaves = [recording.nodes[i] for i in self.leaf_positions]
         self._leaf_set = set(self.leaves)
         self._source: Optional[str] = getattr(backend, "source", None)
 
@@ -471,8 +473,9 @@ class Program:
         for k, (mine, extra) in enumerate(zip(replay_extras, extras)):
             name = names[self.recording.outputs[k]]
             _compare_number(f"returned value {k} ({name})", extra.data, mine)
-        for i, mine, theirs in zip(self.recording.leaves, grads, eager_grads):
-            _compare_number(f"the gradient of leaf {names[i]}", theirs, mine)
+        eager_by_position = dict(zip(fresh.leaves, eager_grads))
+        for i, mine in zip(self.leaf_positions, grads):
+            _compare_number(f"the gradient of leaf {names[i]}", eager_by_position[i], mine)
 
 
 def _eager_leaf_grads(root: Value, fresh: Recording) -> list[float]:

@@ -104,7 +104,7 @@ NUMPY_RULES: dict[Primitive, NumpyRule] = {
     engine.SIGMOID: _elementwise(lambda x, c: _sigmoid(x[0]),
                                  lambda x, out, c: [out * (1.0 - out)]),
     # relu'(z) = 1 for z > 0, else 0 (a boolean array multiplies as 1.0 / 0.0)
-    engine.RELU: _elementwise(lambda x, c: np.where(x[0] > 0.0, x[0], 0.0),
+    engine.RELU: _elementwise(lambda x, c: np.maximum(x[0], 0.0),
                               lambda x, out, c: [x[0] > 0.0]),
     engine.DOT: NumpyRule(dot=True),
 }
@@ -120,6 +120,14 @@ class Gather:
 
     def __init__(self, index: Array) -> None:
         self.index = np.asarray(index, dtype=np.intp)
+        self._classify()
+
+    def relabel(self, new_position: Array) -> None:
+        """Point at the same values after they moved: position p is now new_position[p]."""
+        self.index = new_position[self.index]
+        self._classify()
+
+    def _classify(self) -> None:
         flat = self.index.ravel()
         start = int(flat[0]) if flat.size else 0
         self.slice: Optional[slice] = None
@@ -153,6 +161,9 @@ class Elementwise:
         self.constants = constants
         self.saved: list[Array] = []
 
+    def gathers(self) -> list[Gather]:
+        return list(self.inputs)
+
     def forward(self, values: Array) -> None:
         self.saved = [gather.take(values) for gather in self.inputs]
         values[self.out] = self.rule.forward(self.saved, self.constants)
@@ -173,9 +184,18 @@ class Linear:
         self.ones = bool(np.all(coefficients == 1.0))
         self.constants = constants if np.any(constants != 0.0) else None
 
+    def gathers(self) -> list[Gather]:
+        return [self.terms]
+
     def forward(self, values: Array) -> None:
         x = self.terms.take(values)
-        result = x.sum(axis=1) if self.ones else (x * self.coefficients).sum(axis=1)
+        m, k = x.shape
+        if m == 1:  # one sum of many terms, such as a total loss
+            result = np.array([x[0] @ self.coefficients[0]])
+        elif k == 1:  # one term each, such as 1 - y * score
+            result = x[:, 0] * self.coefficients[:, 0]
+        else:
+            result = x.sum(axis=1) if self.ones else (x * self.coefficients).sum(axis=1)
         if self.constants is not None:
             result += self.constants
         values[self.out] = result
@@ -202,24 +222,31 @@ class MatrixProduct:
         self.left = Gather(left) if left is not None else None
         self.baked = baked  # rows × k numbers
         self.baked_left = Gather(baked_left) if baked_left is not None else None
-        self.bias = Gather(bias) if bias is not None else None
+        # One bias per column is the common case: keep it as a vector.
+        self.one_bias = bias is not None and bias.shape[1] == 1
+        self.bias = Gather(bias[:, 0] if self.one_bias else bias) if bias is not None else None
         self.constants = constants
         self.saved: tuple = ()
 
+    def gathers(self) -> list[Gather]:
+        return [g for g in (self.right, self.left, self.baked_left, self.bias) if g is not None]
+
     def forward(self, values: Array) -> None:
-        result = np.zeros(self.shape)
+        result = values[self.out].reshape(self.shape)  # a view: written in place
         x = w = None
         if self.right is not None:
             x, w = self.right.take(values), self.left.take(values)
-            result += x @ w.T
+            np.matmul(x, w.T, out=result)
+        else:
+            result[...] = 0.0
         if self.baked_left is not None:
             result += self.baked @ self.baked_left.take(values).T
         if self.bias is not None:
-            result += self.bias.take(values).sum(axis=1)
+            bias = self.bias.take(values)
+            result += bias if self.one_bias else bias.sum(axis=1)
         if self.constants is not None:
             result += self.constants
         self.saved = (x, w)
-        values[self.out] = result.reshape(-1)
 
     def backward(self, values: Array, grads: Array) -> None:
         upstream = grads[self.out].reshape(self.shape)
@@ -230,8 +257,9 @@ class MatrixProduct:
         if self.baked_left is not None:
             self.baked_left.add(grads, upstream.T @ self.baked)
         if self.bias is not None:
-            column = upstream.sum(axis=0)[:, None]
-            self.bias.add(grads, np.broadcast_to(column, self.bias.index.shape))
+            column = upstream.sum(axis=0)
+            self.bias.add(grads, column if self.one_bias
+                          else np.broadcast_to(column[:, None], self.bias.index.shape))
 
 
 class GatheredDot:
@@ -244,6 +272,9 @@ class GatheredDot:
         self.singles, self.single_locals = Gather(singles), single_locals
         self.constants = constants
         self.saved: tuple = ()
+
+    def gathers(self) -> list[Gather]:
+        return [self.pair_left, self.pair_right, self.singles]
 
     def forward(self, values: Array) -> None:
         a, b = self.pair_left.take(values), self.pair_right.take(values)
@@ -298,6 +329,31 @@ def _lower(recording: Recording) -> dict[int, _Linear]:
     return linear
 
 
+def _order(keys: dict[tuple, int], rank: Callable[[tuple], int]) -> dict[int, int]:
+    """New numbers for the entries of `keys` (key -> number), sorted by rank(key)."""
+    ranked = sorted(keys, key=rank)
+    return {keys[key]: k for k, key in enumerate(ranked)}
+
+
+def _as_block(right: Array, left: Array) -> tuple[Array, Array]:
+    """Make X a contiguous block of the value array where it is one up to a column order.
+
+    A layer reads the previous layer's outputs x_k in the order of its weights
+    w_k, which need not be the order they sit in; the sum Σ_k x_k w_k does not
+    care, so the weights' columns are put in the values' order instead.
+    """
+    if right.size == 0:
+        return right, left
+    base = int(right.min())
+    relative = right - base
+    n_rows, n_columns = right.shape
+    order = np.argsort(relative[0])
+    expected = np.arange(n_columns) + n_columns * np.arange(n_rows)[:, None]
+    if not np.array_equal(relative[:, order], expected):
+        return right, left
+    return base + expected, left[:, order]
+
+
 class NumpyBackend:
     """Runs a recording as a short list of array operations over one array of values."""
 
@@ -328,10 +384,33 @@ class NumpyBackend:
             size += max(cells.values()) + 1
             self.operations.append(operation)
         self.size, self.n_leaves = size, n_leaves
+        self.leaf_order = self._place_leaves(recording)
         self.root = position[recording.root]
         self.outputs = np.array([position[i] for i in recording.outputs], dtype=np.intp)
         self.values = np.zeros(size)
         self.grads = np.zeros(size)
+
+    def _place_leaves(self, recording: Recording) -> list[int]:
+        """Lay the leaves out so that each layer's weights and biases are one block, row by row.
+
+        Returns the leaves' recording positions in their new order (the order in
+        which run() takes their data and gives their gradients).
+        """
+        n = self.n_leaves
+        placed: dict[int, None] = {}  # old leaf positions, in their new order
+        products_first = sorted(self.operations, key=lambda op: type(op) is not MatrixProduct)
+        for operation in products_first:
+            for gather in operation.gathers():
+                for p in gather.index.ravel().tolist():
+                    if p < n and p not in placed:
+                        placed[p] = None
+        order = list(placed) + [p for p in range(n) if p not in placed]
+        new_position = np.arange(self.size)
+        new_position[order] = np.arange(n)
+        for operation in self.operations:
+            for gather in operation.gathers():
+                gather.relabel(new_position)
+        return [recording.leaves[p] for p in order]
 
     @staticmethod
     def _key(step: Step, lowered: Optional[_Linear], group_of: dict[int, int]) -> tuple:
@@ -409,21 +488,27 @@ class NumpyBackend:
             column = (tuple(at[0:paired:2]), tuple([at[k] for k in singles]),
                       tuple([at[k] for k in bias_at]))
             where[i] = (rows.setdefault(row, len(rows)), columns.setdefault(column, len(columns)))
+        # Rows and columns in the order their values sit in the value array, so that a layer
+        # reading the previous one reads a block of it.
+        row_order = _order(rows, lambda key: min(key[0], default=0))
+        column_order = _order(columns, lambda key: min(key[0] + key[1] + key[2], default=0))
         n_rows, n_columns = len(rows), len(columns)
-        cells = {i: r * n_columns + c for i, (r, c) in where.items()}
-        constants = np.zeros((n_rows, n_columns))
-        filled = np.zeros((n_rows, n_columns), dtype=bool)
-        for i, (r, c) in where.items():
+        cells = {i: row_order[r] * n_columns + column_order[c] for i, (r, c) in where.items()}
+        constants = np.zeros(n_rows * n_columns)
+        filled = np.zeros(n_rows * n_columns, dtype=bool)
+        for i, cell in cells.items():
             constant = steps[i].constant or 0.0
-            if filled[r, c] and constants[r, c] != constant:
+            if filled[cell] and constants[cell] != constant:
                 return None  # two nodes on one cell that differ: not a grid
-            constants[r, c], filled[r, c] = constant, True
+            constants[cell], filled[cell] = constant, True
         if not filled.all():
             return None
-        row_keys, column_keys = list(rows), list(columns)
+        row_keys = sorted(rows, key=lambda key: row_order[rows[key]])
+        column_keys = sorted(columns, key=lambda key: column_order[columns[key]])
         pairs_count = len(row_keys[0][0])
         right = np.array([key[0] for key in row_keys], dtype=np.intp).reshape(n_rows, -1)
         left = np.array([key[0] for key in column_keys], dtype=np.intp).reshape(n_columns, -1)
+        right, left = _as_block(right, left)
         baked = np.array([key[1] for key in row_keys]).reshape(n_rows, -1)
         baked_left = np.array([key[1] for key in column_keys], dtype=np.intp
                               ).reshape(n_columns, -1)
@@ -433,7 +518,8 @@ class NumpyBackend:
             out, (n_rows, n_columns),
             right if pairs_count else None, left if pairs_count else None,
             baked if baked.shape[1] else None, baked_left if baked.shape[1] else None,
-            bias if bias.shape[1] else None, constants if constants.any() else None)
+            bias if bias.shape[1] else None,
+            constants.reshape(n_rows, n_columns) if constants.any() else None)
         return operation, cells
 
     def _gathered_dot(self, members: list[int], steps: list[Step], position: dict[int, int],
