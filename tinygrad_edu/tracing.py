@@ -62,7 +62,7 @@ class Step(NamedTuple):
     pairs: int  # dot: how many leading (weight, input) pairs
     data: float  # node.data at recording time
     count: int = 0  # mean: how many operands it averaged
-    folded: float = 0.0  # mean: the sum of its plain-number operands
+    folded: float = 0.0  # mean, dot: what its plain-number operands added (not in an edge)
 
 
 @dataclass
@@ -103,6 +103,8 @@ def record(root: Value, extras: Sequence[Value] = ()) -> Recording:
         if primitive is engine.MEAN:
             count, folded = mean_count_and_constants(step, [n.data for n in node.inputs])
             step = step._replace(count=count, folded=folded)
+        elif primitive is engine.DOT:
+            step = step._replace(folded=dot_constant_products(step, node))
         steps.append(step)
     outputs = []
     for extra in extras:
@@ -218,6 +220,8 @@ def _dot_forward(step: Step, operands: list[str]) -> str:
     terms = _terms(step, operands)
     if step.constant is not None:
         terms.append(literal(step.constant))
+    if step.folded:
+        terms.append(literal(step.folded))
     return " + ".join(terms) or "0.0"
 
 
@@ -248,6 +252,23 @@ def mean_count_and_constants(step: Step, operands: Sequence[float]) -> tuple[int
     if count == len(step.inputs):
         return count, 0.0
     return count, step.data * count - math.fsum(operands)
+
+
+def dot_constant_products(step: Step, node: Value) -> float:
+    """What a dot node's number-times-number terms added: they have no edge, so no record.
+
+    dot([x, 2.0], [3.0, 2.0]) adds 3x + 4; the engine keeps the edge of x only.
+    The 4 is what the node's value has beyond its recorded terms, if more than
+    rounding explains; else 0.
+    """
+    inputs = node.inputs
+    paired = 2 * step.pairs
+    terms = [inputs[k].data * inputs[k + 1].data for k in range(0, paired, 2)]
+    terms += [inputs[k].data * step.recorded[k] for k in range(paired, len(inputs))]
+    terms.append(step.constant or 0.0)
+    residual = step.data - math.fsum(terms)
+    rounding = 4 * (len(terms) + 1) * 2.3e-16 * (math.fsum(map(abs, terms)) + abs(step.data))
+    return residual if abs(residual) > rounding else 0.0
 
 
 def _mean_forward(step: Step, operands: list[str]) -> str:
@@ -435,9 +456,12 @@ class Program:
                                 f"current leaf values (no .grad was changed); run fn() "
                                 f"eagerly to see which operation fails") from None
         if not (_finite(value) and _all_finite(grads)):
-            raise OverflowError(f"program(): the replay gave a value or gradient that is not "
-                                f"finite (value {value!r}); no .grad was changed; run fn() and "
-                                f"backward() eagerly to see which node overflows")
+            # numpy gives inf or nan where Python raises: an overflow, or log(-1)
+            raise FloatingPointError(
+                f"program(): the replay gave a value or gradient that is not finite (value "
+                f"{value!r}): an overflow, or an operation outside its domain such as the log "
+                f"of a negative number; no .grad was changed; run fn() and backward() eagerly "
+                f"to see which operation it is")
         return float(value), list(extras), grads
 
     def feed(self, leaves: Any, data: Any) -> None:

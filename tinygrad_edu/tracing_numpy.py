@@ -497,7 +497,7 @@ class NumpyBackend:
         constants = np.zeros(n_rows * n_columns)
         filled = np.zeros(n_rows * n_columns, dtype=bool)
         for i, cell in cells.items():
-            constant = steps[i].constant or 0.0
+            constant = (steps[i].constant or 0.0) + steps[i].folded
             if filled[cell] and constants[cell] != constant:
                 return None  # two nodes on one cell that differ: not a grid
             constants[cell], filled[cell] = constant, True
@@ -533,7 +533,7 @@ class NumpyBackend:
             singles.append([v for v, _ in numbers])
             single_locals.append([c for _, c in numbers])
         out = slice(offset, offset + m)
-        constants = np.array([steps[i].constant or 0.0 for i in members])
+        constants = np.array([(steps[i].constant or 0.0) + steps[i].folded for i in members])
         operation = GatheredDot(out, np.array(pair_left, dtype=np.intp).reshape(m, -1),
                                 np.array(pair_right, dtype=np.intp).reshape(m, -1),
                                 np.array(singles, dtype=np.intp).reshape(m, -1),
