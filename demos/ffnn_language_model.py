@@ -37,10 +37,11 @@ from typing import Callable, Iterator, Optional, Sequence
 
 from tqdm import tqdm
 
-from tinygrad_edu import Value, nn
+from tinygrad_edu import Value, dot, engine, nn, trace
 from tinygrad_edu.cli.arguments import OneLineParser
 from tinygrad_edu.losses import cross_entropy, mean_loss
 from tinygrad_edu.optim import Adam
+from tinygrad_edu.train import compile_backend, traceable_loss
 
 # ------------------------------------------------------------------- the corpus
 WORD_CLASSES = {
@@ -250,6 +251,18 @@ class FeedForwardLM(nn.Module):
         e = [x for word in context for x in self.embedding(ROW[word])]
         return self.output(self.hidden(e))
 
+    def from_one_hot(self, context: Sequence[Sequence[Value]]) -> list[Value]:
+        """The logits, with each context word given as a one-hot vector over all words.
+
+        The lookup E[w] is then the product onehot(w) · E, one dot node per
+        column: a graph whose shape does not depend on which words they are, so
+        it can be traced once and fed every batch (`--compile`).
+        """
+        table = self.embedding.weight
+        columns = [[row[d] for row in table] for d in range(self.embedding.dim)]
+        e = [dot(column, one_hot) for one_hot in context for column in columns]
+        return self.output(self.hidden(e))
+
     def named_parameters(self) -> list[tuple[str, Value]]:
         """`embedding.weight.R.C`, then `hidden.neurons.J.w.I` ..., then `output.neurons...`."""
         parts = {"embedding": self.embedding, "hidden": self.hidden, "output": self.output}
@@ -282,13 +295,49 @@ def initialise(model: FeedForwardLM) -> None:
         p.data *= 0.1
 
 
+class CompiledStep:
+    """A training step traced once per batch size, on one-hot placeholders, and fed each batch."""
+
+    def __init__(self, model: FeedForwardLM) -> None:
+        self.model = model
+        self.programs: dict[int, tuple] = {}
+
+    def _program(self, size: int) -> tuple:
+        """(program, context placeholders, target placeholders) for batches of `size`."""
+        if size not in self.programs:
+            contexts = [[[Value(0.0) for _ in WORDS] for _ in range(CONTEXT)]
+                        for _ in range(size)]
+            targets = [[Value(0.0) for _ in VOCAB] for _ in range(size)]
+
+            def loss() -> Value:
+                return engine.mean([traceable_loss(self.model.from_one_hot(c), t, "ce")
+                                    for c, t in zip(contexts, targets)])
+
+            program = trace(loss, backend=compile_backend(True))
+            program.check()  # the one-hot graph against an eager rebuild, once
+            self.programs[size] = (program, contexts, targets)
+        return self.programs[size]
+
+    def __call__(self, batch: Sequence[tuple[tuple[str, ...], str]]) -> float:
+        """Feed the batch, replay forward and backward (adding into .grad); the loss."""
+        program, contexts, targets = self._program(len(batch))
+        program.feed(contexts, [[[1.0 if r == ROW[word] else 0.0 for r in range(len(WORDS))]
+                                 for word in context] for context, _ in batch])
+        program.feed(targets, [[1.0 if w == word else 0.0 for w in VOCAB] for _, word in batch])
+        return program()
+
+
 def train(model: FeedForwardLM, sentences: Sequence[Sentence], epochs: int, seed: int,
           evaluate: Callable[[], dict[str, float]], batch_size: int = 32,
-          lr: float = 0.01) -> tuple[list[float], list[dict[str, float]]]:
-    """Adam on mini-batches of windows; the loss of every step and evaluate() after each epoch."""
+          lr: float = 0.01, compile: bool = False) -> tuple[list[float], list[dict[str, float]]]:
+    """Adam on mini-batches of windows; the loss of every step and evaluate() after each epoch.
+
+    compile=True traces the step once (per batch size) and replays it.
+    """
     examples = list(windows(sentences))
     rng = random.Random(seed)
     optimizer = Adam(model.parameters(), lr=lr)
+    compiled = CompiledStep(model) if compile else None
     steps_per_epoch = math.ceil(len(examples) / batch_size)
     losses, evaluations = [], []
     with tqdm(total=epochs * steps_per_epoch, desc="training", unit="step",
@@ -297,13 +346,17 @@ def train(model: FeedForwardLM, sentences: Sequence[Sentence], epochs: int, seed
             rng.shuffle(examples)
             for start in range(0, len(examples), batch_size):
                 batch = examples[start:start + batch_size]
-                loss = mean_loss([cross_entropy(model(context), VOCAB.index(word))
-                                  for context, word in batch])
                 optimizer.zero_grad()
-                loss.backward()
+                if compiled is not None:
+                    value = compiled(batch)
+                else:
+                    loss = mean_loss([cross_entropy(model(context), VOCAB.index(word))
+                                      for context, word in batch])
+                    loss.backward()
+                    value = loss.data
                 optimizer.step()
-                losses.append(loss.data)
-                bar.set_postfix(loss=f"{loss.data:.3f}", refresh=False)
+                losses.append(value)
+                bar.set_postfix(loss=f"{value:.3f}", refresh=False)
                 bar.update()
             evaluations.append(evaluate())
     return losses, evaluations
@@ -420,6 +473,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="a smaller corpus and fewer epochs (for tests)")
     parser.add_argument("--epochs", type=int, help="passes over the training windows")
     parser.add_argument("--seed", type=int, default=0, help="seed of the corpus and the weights")
+    parser.add_argument("--compile", action="store_true",
+                        help="train with a traced program (one-hot lookups), replayed every step")
     parser.add_argument("--out", type=Path, default=Path("out"), metavar="DIR",
                         help="folder for the pictures")
     args = parser.parse_args(argv)
@@ -467,7 +522,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     start = time.perf_counter()
     losses, evaluations = train(
         model, train_sentences, epochs, args.seed, batch_size=BATCH_SIZE, lr=LEARNING_RATE,
-        evaluate=lambda: {name: perplexity(model.prob, s) for name, s in held_out.items()})
+        evaluate=lambda: {name: perplexity(model.prob, s) for name, s in held_out.items()},
+        compile=args.compile)
     seconds = time.perf_counter() - start
     print(f"  {len(losses)} steps in {seconds:.1f} s ({len(losses) / seconds:.1f} steps/s)")
 

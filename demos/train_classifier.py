@@ -51,6 +51,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="out/train_classifier", help="folder for the plots")
     parser.add_argument("--steps", type=int, default=150, help="training steps (default: 150)")
+    parser.add_argument("--compile", action="store_true",
+                        help="train with a traced program, replayed every step (trace())")
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error(f"--steps must be at least 1, got {args.steps}")
@@ -66,9 +68,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     before = check_sigmoid_bce_gradient(model, X, y)  # raises above 1e-9
     print(f"  {before}")
 
-    print(f"\n3. Training: Adam, learning rate 0.05, {args.steps} full-batch steps")
+    print(f"\n3. Training: Adam, learning rate 0.05, {args.steps} full-batch steps"
+          + (", traced once and replayed (--compile)" if args.compile else ""))
     history = fit(model, X, y, Adam(model.parameters(), lr=0.05), loss="bce",
-                  steps=args.steps, progress=True)
+                  steps=args.steps, progress=True, compile=args.compile)
     loss, accuracy = evaluate(model, X, y, "bce")
     print(f"  final loss {loss:.4f}, training accuracy {accuracy:.0%}, "
           f"{history.seconds:.1f} s")

@@ -134,7 +134,7 @@ def _check_labels(y: Sequence[int], loss: str) -> None:
 def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer: Optimizer,
         loss: str = "bce", steps: int = 200, batch_size: int = 0, seed: Optional[int] = 0,
         callback: Optional[Callable[[int, float, float], None]] = None,
-        progress: bool = False) -> History:
+        progress: bool = False, compile: Union[bool, str] = False) -> History:  # noqa: A002
     """Train `model` on (X, y) for `steps` optimizer steps and return the History.
 
     batch_size 0 uses every example in every step (full batch); otherwise each
@@ -142,6 +142,12 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer
     `seed`. `callback(step, loss, accuracy)` runs after every step. Ctrl-C
     (KeyboardInterrupt) ends training early and cleanly: the History has every
     completed step and `interrupted` set, and the model keeps what it learned.
+
+    compile=True traces one step's graph once (`tinygrad_edu.trace`, the numpy
+    backend when numpy is installed, else "python"; or name the backend) and
+    replays it on every batch, checking it against an eager rebuild at the
+    first and the last step. The losses are written without branching on
+    values (see `traceable_loss`), so one recording serves every step.
     """
     _check_labels(y, loss)
     if len(X) != len(y) or not X:
@@ -155,30 +161,129 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer
     rng = random.Random(seed)
     everything = list(range(len(X)))
     full_batch = batch_size == 0 or batch_size >= len(X)
+    if compile:
+        size = len(X) if full_batch else batch_size
+        compiled = _CompiledStep(model, loss, size, len(X[0]), compile_backend(compile))
     history = History()
     start = time.perf_counter()
     bar = tqdm(total=steps, desc="training", unit="step", disable=not progress, leave=True)
     try:
         for step in range(steps):
             batch = everything if full_batch else rng.sample(everything, batch_size)
-            outputs = [model(X[i]) for i in batch]
-            total = mean_loss([example_loss(out, y[i], loss) for out, i in zip(outputs, batch)])
-            optimizer.zero_grad()
-            total.backward()
-            optimizer.step()
-            accuracy = sum(predict(out) == y[i] for out, i in zip(outputs, batch)) / len(batch)
-            history.losses.append(total.data)
+            if compile:
+                value, accuracy = compiled.step([X[i] for i in batch], [y[i] for i in batch],
+                                                 optimizer, check=step in (0, steps - 1))
+            else:
+                outputs = [model(X[i]) for i in batch]
+                total = mean_loss([example_loss(out, y[i], loss)
+                                   for out, i in zip(outputs, batch)])
+                optimizer.zero_grad()
+                total.backward()
+                optimizer.step()
+                value = total.data
+                accuracy = sum(predict(out) == y[i] for out, i in zip(outputs, batch)) / len(batch)
+            history.losses.append(value)
             history.accuracies.append(accuracy)
             bar.update(1)
-            bar.set_postfix(loss=f"{total.data:.4f}", accuracy=f"{accuracy:.1%}", refresh=False)
+            bar.set_postfix(loss=f"{value:.4f}", accuracy=f"{accuracy:.1%}", refresh=False)
             if callback is not None:
-                callback(step, total.data, accuracy)
+                callback(step, value, accuracy)
     except KeyboardInterrupt:
         history.interrupted = True
     finally:
         bar.close()
         history.seconds = time.perf_counter() - start
     return history
+
+
+# ------------------------------------------------------------ compiled steps
+def traceable_loss(output: Union[Value, list[Value]], target: Union[Value, list[Value]],
+                   loss: str) -> Value:
+    """The loss of one example, written so its graph never depends on the values.
+
+    The same function as `example_loss`, but the target is a Value (a label
+    0/1 for bce and mse, +1/-1 for hinge, a one-hot list for ce), so new
+    batches can be fed into it, and there is no `if` on `.data`:
+      bce  max(z, 0) - z·y + log(1 + e^(-|z|)), with max(z, 0) = relu(z) and
+           -|z| = z - 2 relu(z) (so at z = 0 the gradient is still σ(0) - y)
+      ce   log Σ_j e^(z_j - m) - Σ_j onehot_j (z_j - m), with m = max(z) built from
+           relus (m ← m + relu(z_j - m)): the shift cancels, and no exp overflows
+    """
+    if loss == "bce":
+        positive = output.relu()
+        return positive - output * target + (1.0 + (output - 2.0 * positive).exp()).log()
+    if loss == "ce":
+        largest = output[0]
+        for z in output[1:]:
+            largest = largest + (z - largest).relu()
+        shifted = [z - largest for z in output]
+        return engine.sum([s.exp() for s in shifted]).log() - engine.dot(target, shifted)
+    if loss == "hinge":
+        return (1.0 - target * output).relu()
+    if loss == "mse":
+        return (output.sigmoid() - target) ** 2
+    raise ValueError(f"unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}")
+
+
+def compile_backend(compile: Union[bool, str]) -> str:  # noqa: A002
+    """The trace backend fit(compile=...) means: numpy when it is installed, else python."""
+    if isinstance(compile, str):
+        return compile
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        return "python"
+    return "numpy"
+
+
+class _CompiledStep:
+    """One training step, traced once on placeholder inputs and targets and replayed per batch."""
+
+    def __init__(self, model: Module, loss: str, size: int, features: int, backend: str) -> None:
+        from tinygrad_edu.tracing import trace  # a layer above the engine, loaded when used
+
+        self.loss = loss
+        self.inputs = [[Value(0.0, label=f"x{n}.{i}") for i in range(features)]
+                       for n in range(size)]
+        self.classes = None
+        if loss == "ce":
+            outputs = model(self.inputs[0])
+            self.classes = len(outputs) if isinstance(outputs, list) else 1
+            self.targets: list = [[Value(0.0, label=f"y{n}.{c}") for c in range(self.classes)]
+                                  for n in range(size)]
+        else:
+            self.targets = [Value(0.0, label=f"y{n}") for n in range(size)]
+
+        def one_step() -> tuple[Value, list]:
+            outputs = [model(x) for x in self.inputs]
+            total = engine.mean([traceable_loss(out, t, loss)
+                                 for out, t in zip(outputs, self.targets)])
+            return total, outputs
+
+        self.program = trace(one_step, backend=backend)
+
+    def _target_data(self, labels: Sequence[int]) -> list:
+        if self.loss == "ce":
+            return [[1.0 if c == label else 0.0 for c in range(self.classes)] for label in labels]
+        if self.loss == "hinge":
+            return [2.0 * label - 1.0 for label in labels]
+        return [float(label) for label in labels]
+
+    def step(self, X: Sequence[Sequence[float]], labels: Sequence[int], optimizer: Optimizer,
+             check: bool = False) -> tuple[float, float]:
+        """Feed a batch, replay forward and backward, update; the loss and the accuracy."""
+        self.program.feed(self.inputs, X)
+        self.program.feed(self.targets, self._target_data(labels))
+        if check:
+            self.program.check()  # TraceMismatch if the replay and an eager rebuild differ
+        optimizer.zero_grad()
+        value, outputs = self.program()
+        optimizer.step()
+        if self.loss == "ce":
+            predicted = [scores.index(max(scores)) for scores in outputs]
+        else:
+            predicted = [1 if z > 0.0 else 0 for z in outputs]
+        return value, sum(p == t for p, t in zip(predicted, labels)) / len(labels)
 
 
 # -------------------------------------------------------- the σ(z) − y check
@@ -275,4 +380,5 @@ def check_output_gradient(model: Module, X: Sequence[Sequence[float]], y: Sequen
 
 __all__ = ["LOSSES", "TOLERANCE", "History", "OutputGradientCheck", "OutputGradientError",
            "check_output_gradient", "check_sigmoid_bce_gradient", "check_softmax_ce_gradient",
-           "evaluate", "example_loss", "fit", "predict", "probabilities"]
+           "compile_backend", "evaluate", "example_loss", "fit", "predict", "probabilities",
+           "traceable_loss"]

@@ -19,6 +19,7 @@ from tinygrad_edu import data
 from tinygrad_edu.cli.arguments import UsageError
 from tinygrad_edu.nn import MLP, Module
 from tinygrad_edu.optim import SGD, Adam, Optimizer
+from tinygrad_edu.tracing import TraceMismatch
 from tinygrad_edu.train import (
     LOSSES,
     History,
@@ -64,6 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="examples per step; 0 = all of them (default: 0)")
     parser.add_argument("--seed", type=int, default=0, metavar="N",
                         help="seeds the data, the initial weights and the batches (default: 0)")
+    parser.add_argument("--compile", nargs="?", const="auto", choices=("auto", "python", "numpy"),
+                        help="trace one step once and replay it on every batch (much faster); "
+                             "the backend: numpy if installed (auto), or python")
     parser.add_argument("--out", default="out/train", metavar="DIR",
                         help="folder for the plots and summary.json (default: out/train)")
 
@@ -138,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
     parameters = len(model.parameters())
     print(f"{model} with {parameters} parameters on {name} ({len(X)} points, {classes} classes)")
     print(f"loss {args.loss}, {args.optimizer} lr {args.lr:g}, {args.steps} steps, "
-          f"batch size {args.batch_size or len(X)}")
+          f"batch size {args.batch_size or len(X)}"
+          + (f", compiled ({args.compile} backend)" if args.compile else ""))
 
     checks = {}
     try:
@@ -146,8 +151,10 @@ def run(args: argparse.Namespace) -> int:
         if before is not None:
             checks["before_training"] = before
             print(f"check before training: {before}")
+        compile_as = True if args.compile == "auto" else (args.compile or False)
         history = fit(model, X, y, optimizer, loss=args.loss, steps=args.steps,
-                      batch_size=args.batch_size, seed=args.seed, progress=True)
+                      batch_size=args.batch_size, seed=args.seed, progress=True,
+                      compile=compile_as)
         if history.interrupted:
             print(f"interrupted after {history.steps} of {args.steps} steps; "
                   f"writing what was trained so far")
@@ -156,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         if after is not None:
             checks["after_training"] = after
             print(f"check after training:  {after}")
-    except OutputGradientError as problem:
+    except (OutputGradientError, TraceMismatch) as problem:
         print(f"tinygrad-edu train: FAILED: {problem}")
         return 1
     print(f"final loss {final_loss:.4f}, accuracy {accuracy:.1%} "
@@ -171,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
         "data": name, "samples": len(X), "classes": classes,
         "model": repr(model), "parameters": parameters,
         "loss": args.loss, "optimizer": args.optimizer, "lr": args.lr,
-        "batch_size": args.batch_size, "seed": args.seed,
+        "batch_size": args.batch_size, "seed": args.seed, "compile": args.compile,
         "steps": history.steps, "steps_requested": args.steps,
         "interrupted": history.interrupted,
         "final_loss": final_loss, "accuracy": accuracy, "seconds": history.seconds,
