@@ -23,7 +23,9 @@ from tinygrad_edu.train import (
     check_sigmoid_bce_gradient,
     check_softmax_ce_gradient,
     evaluate,
+    example_loss,
     fit,
+    traceable_loss,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -267,3 +269,49 @@ def test_the_classifier_demo_refuses_a_bad_step_count_in_one_line(capsys):
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--steps must be at least 1, got 0" in err
+
+
+# ------------------------------------------------------------ compiled training
+@pytest.mark.parametrize("loss, make, outputs, batch_size", [
+    ("bce", make_moons, 1, 0), ("hinge", make_moons, 1, 0), ("mse", make_moons, 1, 8),
+    ("ce", lambda **kw: make_spiral(n_classes=3, **kw), 3, 0),
+])
+@pytest.mark.parametrize("backend", ["python", "numpy"])
+def test_compiled_training_follows_eager_training(loss, make, outputs, batch_size, backend):
+    # SGD, not Adam: Adam divides by |grad|, so a gradient that cancels to about 1e-17 takes
+    # a full step whichever way rounding tips it, and two runs drift apart for that alone.
+    X, y = make(n_samples=30, seed=0)
+    histories = []
+    for compile in (False, backend):
+        model = MLP(2, [6, outputs], seed=0)
+        histories.append(fit(model, X, y, SGD(model.parameters(), lr=0.2), loss=loss,
+                             steps=6, batch_size=batch_size, compile=compile))
+    eager, traced = histories
+    assert traced.losses == pytest.approx(eager.losses, rel=1e-12, abs=1e-12)
+    assert traced.accuracies == eager.accuracies
+
+
+def test_traceable_bce_has_the_gradient_sigma_minus_y_at_zero_too():
+    for z_value in (-40.0, -1.0, 0.0, 2.0, 40.0):
+        z = Value(z_value)
+        loss = traceable_loss(z, Value(1.0), "bce")
+        loss.backward()
+        sigma = 1.0 / (1.0 + 2.718281828459045 ** -z_value)
+        assert z.grad == pytest.approx(sigma - 1.0, abs=1e-15)
+        assert loss.data == pytest.approx(example_loss(Value(z_value), 1, "bce").data, rel=1e-15)
+
+
+def test_the_train_command_compiles(tmp_path, capsys):
+    code = cli.main(["train", "--dataset", "moons", "--hidden", "8", "--steps", "20",
+                     "--compile", "--out", str(tmp_path)])
+    assert code == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["compile"] == "auto" and summary["steps"] == 20
+    assert "compiled (auto backend)" in capsys.readouterr().out
+
+
+def test_the_classifier_demo_trains_compiled(tmp_path, capsys):
+    demo = runpy.run_path(str(ROOT / "demos" / "train_classifier.py"))
+    result = demo["main"](["--out", str(tmp_path), "--compile"])
+    assert result["accuracy"] == 1.0
+    assert "traced once and replayed (--compile)" in capsys.readouterr().out
