@@ -23,7 +23,7 @@ def forward_backward(b, a, c):
     d = b * 2.0
     e = a + d
     L = c * e
-    # backward: from the result back to the leaves, upstream grad times local grad
+    # backward: each edge adds upstream grad * local grad (the first one assigns)
     grad_L = 1.0
     grad_c = grad_L * e
     grad_e = grad_L * c

@@ -349,7 +349,7 @@ def python_source(recording: Recording, function_name: str = "forward_backward")
             operands = [names[j] for j in step.inputs]
             lines.append(f"    {names[i]} = {PYTHON_RULES[step.primitive].forward(step, operands)}")
     root = recording.root
-    lines += ["    # backward: from the result back to the leaves, upstream grad times local grad",
+    lines += ["    # backward: each edge adds upstream grad * local grad (the first one assigns)",
               f"    grad_{names[root]} = 1.0"]
     assigned = {root}
     for i in range(len(steps) - 1, -1, -1):
