@@ -313,6 +313,7 @@ def train(model: FeedForwardLM, sentences: Sequence[Sentence], epochs: int, seed
 def plot_embeddings(vectors: dict[str, list[float]], path: Path) -> None:
     """The embeddings projected to 2-D by PCA, each word labelled and coloured by its class."""
     from matplotlib.figure import Figure
+
     from tinygrad_edu.viz.plots import CLASS_COLOURS
 
     words = list(vectors)
@@ -379,6 +380,7 @@ def plot_losses(losses: Sequence[float], evaluations: Sequence[dict[str, float]]
                 trigram: dict[str, float], path: Path) -> None:
     """Training loss per step, held-out loss per epoch, and the trigram's held-out loss."""
     from matplotlib.figure import Figure
+
     from tinygrad_edu.viz.plots import CLASS_COLOURS
 
     steps_per_epoch = len(losses) / len(evaluations)

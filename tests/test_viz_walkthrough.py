@@ -7,11 +7,11 @@ import re
 
 import pytest
 from lecture import lecture_graph
-from tinygrad_edu.viz.walkthrough import backward_grads, build_steps, formula, walkthrough_html
 
 from tinygrad_edu import Value, engine, topological_order, viz
 from tinygrad_edu import sum as value_sum
 from tinygrad_edu.nn import MLP
+from tinygrad_edu.viz.walkthrough import backward_grads, build_steps, formula, walkthrough_html
 
 
 def page_data(html: str) -> dict:
