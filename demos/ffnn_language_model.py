@@ -242,6 +242,8 @@ class FeedForwardLM(nn.Module):
         self.embedding = nn.Embedding(len(WORDS), dim, seed=rng)
         self.hidden = nn.Layer(CONTEXT * dim, hidden, activation="tanh", seed=rng)
         self.output = nn.Layer(hidden, len(VOCAB), activation="linear", seed=rng)
+        # Its parameters are found from these three attributes, as in PyTorch:
+        # `embedding.weight.R.C`, then `hidden.neurons.J.w.I` ..., then `output.neurons...`.
         self._label_parameters()
 
     def __call__(self, context: Sequence[str]) -> list[Value]:
@@ -249,12 +251,6 @@ class FeedForwardLM(nn.Module):
         # Concatenated, not averaged: each position has its own columns of W.
         e = [x for word in context for x in self.embedding(ROW[word])]
         return self.output(self.hidden(e))
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        """`embedding.weight.R.C`, then `hidden.neurons.J.w.I` ..., then `output.neurons...`."""
-        parts = {"embedding": self.embedding, "hidden": self.hidden, "output": self.output}
-        return [(f"{part}.{name}", p) for part, module in parts.items()
-                for name, p in module.named_parameters()]
 
     def vectors(self) -> dict[str, list[float]]:
         """Each vocabulary word's embedding as plain floats."""

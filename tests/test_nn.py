@@ -43,7 +43,7 @@ def test_each_activation_is_applied_to_z(activation, expected):
 
 
 def test_an_unknown_activation_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="'softplus'.*relu, tanh, sigmoid, linear"):
+    with pytest.raises(ValueError, match="relu, tanh, sigmoid, linear, got 'softplus'"):
         MLP(2, [4, 1], activation="softplus")
     with pytest.raises(ValueError, match="relu, tanh, sigmoid, linear"):
         Neuron(2, activation="ReLU")
@@ -222,11 +222,11 @@ def test_an_embedding_returns_its_row_as_parameter_values():
 
 def test_an_embedding_index_out_of_range_is_a_value_error():
     table = Embedding(5, 3, seed=0)
-    with pytest.raises(ValueError, match="index 5 is out of range.*0 to 4"):
+    with pytest.raises(ValueError, match="index must be a whole number from 0 to 4.*got 5"):
         table(5)
-    with pytest.raises(ValueError, match="index -1"):
+    with pytest.raises(ValueError, match="got -1"):
         table(-1)
-    with pytest.raises(TypeError, match="int index"):
+    with pytest.raises(TypeError, match="index must be a whole number.*got float: 1.0"):
         table(1.0)
 
 

@@ -24,6 +24,8 @@ import operator
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Sequence, Union
 
+from tinygrad_edu.checks import require, require_type
+
 Number = Union[int, float]
 Operand = Union["Value", int, float]
 
@@ -191,14 +193,10 @@ class Value:
 
     def __init__(self, data: Number, label: str = "") -> None:
         if type(data) is not float:
-            if isinstance(data, bool) or not isinstance(data, numbers.Real):
-                raise TypeError(
-                    f"Value(data) needs a real number (int or float), "
-                    f"got {type(data).__name__}: {data!r}"
-                )
+            require_type(data, "Value(data)", numbers.Real, "a real number (int or float)")
             data = float(data)
         if not -_INF < data < _INF:
-            raise ValueError(f"Value(data) needs a finite number, got {data}")
+            require(False, "Value(data)", data, "a finite number")
         self.data = data
         self.grad = 0.0
         self.label = label

@@ -26,6 +26,7 @@ from typing import Iterable, Optional
 
 import graphviz
 
+from tinygrad_edu.checks import require, whole_number
 from tinygrad_edu.engine import Value, topological_order
 from tinygrad_edu.viz.clusters import cluster_lines, module_paths, parameter_tables
 from tinygrad_edu.viz.labels import escape_label, format_number
@@ -126,8 +127,8 @@ def _check_options(rankdir: Optional[str], cluster: Optional[str], decimals: int
         raise ValueError(f"rankdir={rankdir!r}: choose one of {', '.join(RANKDIRS)}")
     if cluster not in (None, "module"):
         raise ValueError(f"cluster={cluster!r}: use cluster='module' or leave it out")
-    if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 12:
-        raise ValueError(f"decimals={decimals!r}: give a whole number from 0 to 12")
+    whole_number(decimals, "decimals", 0)
+    require(decimals <= 12, "decimals", decimals, "a whole number from 0 to 12")
     return rankdir
 
 
