@@ -243,6 +243,8 @@ class FeedForwardLM(nn.Module):
         self.embedding = nn.Embedding(len(WORDS), dim, seed=rng)
         self.hidden = nn.Layer(CONTEXT * dim, hidden, activation="tanh", seed=rng)
         self.output = nn.Layer(hidden, len(VOCAB), activation="linear", seed=rng)
+        # Its parameters are found from these three attributes, as in PyTorch:
+        # `embedding.weight.R.C`, then `hidden.neurons.J.w.I` ..., then `output.neurons...`.
         self._label_parameters()
 
     def __call__(self, context: Sequence[str]) -> list[Value]:
@@ -262,12 +264,6 @@ class FeedForwardLM(nn.Module):
         columns = [[row[d] for row in table] for d in range(self.embedding.dim)]
         e = [dot(column, one_hot) for one_hot in context for column in columns]
         return self.output(self.hidden(e))
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        """`embedding.weight.R.C`, then `hidden.neurons.J.w.I` ..., then `output.neurons...`."""
-        parts = {"embedding": self.embedding, "hidden": self.hidden, "output": self.output}
-        return [(f"{part}.{name}", p) for part, module in parts.items()
-                for name, p in module.named_parameters()]
 
     def vectors(self) -> dict[str, list[float]]:
         """Each vocabulary word's embedding as plain floats."""
@@ -366,6 +362,7 @@ def train(model: FeedForwardLM, sentences: Sequence[Sentence], epochs: int, seed
 def plot_embeddings(vectors: dict[str, list[float]], path: Path) -> None:
     """The embeddings projected to 2-D by PCA, each word labelled and coloured by its class."""
     from matplotlib.figure import Figure
+
     from tinygrad_edu.viz.plots import CLASS_COLOURS
 
     words = list(vectors)
@@ -432,6 +429,7 @@ def plot_losses(losses: Sequence[float], evaluations: Sequence[dict[str, float]]
                 trigram: dict[str, float], path: Path) -> None:
     """Training loss per step, held-out loss per epoch, and the trigram's held-out loss."""
     from matplotlib.figure import Figure
+
     from tinygrad_edu.viz.plots import CLASS_COLOURS
 
     steps_per_epoch = len(losses) / len(evaluations)

@@ -83,8 +83,8 @@ def test_set_may_be_repeated(capsys):
     (["x", "--set", "x"], "expected NAME=NUMBER"),
     (["log(x)", "--set", "x=-1"], "while running the program: log(-1.0)"),
     (["2 * 3"], "no inputs to differentiate"),
-    (["x", "--set", "x=1", "--eps", "0"], "eps=0.0"),
-    (["x", "--set", "x=1", "--rtol", "-1"], "rtol=-1.0"),
+    (["x", "--set", "x=1", "--eps", "0"], "eps (the finite-difference step) must be a number > 0, got 0.0"),  # noqa: E501
+    (["x", "--set", "x=1", "--rtol", "-1"], "rtol (the relative tolerance) must be a number >= 0, got -1.0"),  # noqa: E501
 ])
 def test_a_rejected_program_exits_2_with_one_line(capsys, arguments, message):
     code, out, err = gradcheck_command(capsys, *arguments)

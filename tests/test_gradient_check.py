@@ -177,10 +177,10 @@ def test_no_difference_at_all_when_both_sides_are_outside_the_domain():
 
 # ------------------------------------------------------------------ bad input
 @pytest.mark.parametrize("settings, message", [
-    ({"eps": 0.0}, "eps=0.0: the step must be a positive number"),
-    ({"eps": -1e-6}, "eps=-1e-06"),
-    ({"atol": -1.0}, "atol=-1.0: a tolerance must be a number >= 0"),
-    ({"rtol": math.nan}, "rtol=nan"),
+    ({"eps": 0.0}, r"eps \(the finite-difference step\) must be a number > 0, got 0.0"),
+    ({"eps": -1e-6}, "eps .* got -1e-06"),
+    ({"atol": -1.0}, r"atol \(the absolute tolerance\) must be a number >= 0, got -1.0"),
+    ({"rtol": math.nan}, "rtol .* got nan"),
 ])
 def test_bad_settings_are_named(settings, message):
     with pytest.raises(ValueError, match=message):
@@ -190,9 +190,9 @@ def test_bad_settings_are_named(settings, message):
 def test_bad_inputs_are_named():
     with pytest.raises(ValueError, match="got no inputs"):
         gradcheck(lambda: Value(1.0), [])
-    with pytest.raises(TypeError, match="input 1 is str 'a'"):
+    with pytest.raises(TypeError, match="input 1 .* got str: 'a'"):
         gradcheck(lambda x, y: x * y, [1.0, "a"])
-    with pytest.raises(ValueError, match="input 0 is inf"):
+    with pytest.raises(ValueError, match="input 0 .* got inf"):
         gradcheck(lambda x: x * x, [math.inf])
 
 

@@ -82,18 +82,18 @@ def test_zero_grad_clears_the_grads_that_backward_accumulates():
 
 @pytest.mark.parametrize("lr", [0, -0.1])
 def test_a_learning_rate_that_is_not_positive_is_refused(lr):
-    with pytest.raises(ValueError, match=f"lr \\(the learning rate\\) = {lr}"):
+    with pytest.raises(ValueError, match=f"lr .* must be a number > 0, got {lr}"):
         SGD([Value(1.0)], lr=lr)
     with pytest.raises(ValueError, match="lr"):
         Adam([Value(1.0)], lr=lr)
 
 
 def test_bad_settings_are_refused_with_their_values():
-    with pytest.raises(ValueError, match="momentum = 1.0"):
+    with pytest.raises(ValueError, match=r"momentum must be a number in \[0, 1\), got 1.0"):
         SGD([Value(1.0)], lr=0.1, momentum=1.0)
-    with pytest.raises(ValueError, match="betas\\[1\\] = 1.5"):
+    with pytest.raises(ValueError, match="betas\\[1\\] must be .*, got 1.5"):
         Adam([Value(1.0)], betas=(0.9, 1.5))
-    with pytest.raises(ValueError, match="empty parameter list"):
+    with pytest.raises(ValueError, match="params must be a non-empty list of Values"):
         Adam([])
     with pytest.raises(TypeError, match="float"):
         SGD([1.0], lr=0.1)

@@ -199,7 +199,7 @@ def test_the_train_command_reads_a_csv(tmp_path):
     (["--dataset", "spiral", "--classes", "3"],
      "--loss bce is for two classes, but the data has 3"),
     (["--dataset", "moons", "--classes", "3"], "--classes is for spiral and blobs"),
-    (["--samples", "1"], "n_samples = 1 is too few"),
+    (["--samples", "1"], "n_samples (at least one point per class, 2 classes) must be"),
     (["--data", "no/such/file.csv"], "--data no/such/file.csv: cannot read it"),
 ])
 def test_bad_arguments_exit_2_with_one_line(tmp_path, capsys, argv, message):

@@ -11,6 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lecture import lecture_graph as unrun_lecture_graph
+
+from tinygrad_edu import Value, dot, topological_order, viz
+from tinygrad_edu.nn import MLP
 from tinygrad_edu.viz.dot import (
     ROLE_COLOURS,
     draw_dot,
@@ -20,9 +23,6 @@ from tinygrad_edu.viz.dot import (
     node_role,
 )
 from tinygrad_edu.viz.renderer import find_graphviz_pure, render_source
-
-from tinygrad_edu import Value, dot, topological_order, viz
-from tinygrad_edu.nn import MLP
 
 SVG = "{http://www.w3.org/2000/svg}"
 

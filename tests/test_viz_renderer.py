@@ -11,7 +11,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
 import tinygrad_edu.viz.renderer as renderer
+from tinygrad_edu import Value, viz
 from tinygrad_edu.viz import RendererNotFound
 from tinygrad_edu.viz.renderer import (
     find_graphviz_pure,
@@ -19,8 +21,6 @@ from tinygrad_edu.viz.renderer import (
     render_source,
     write_atomically,
 )
-
-from tinygrad_edu import Value, viz
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SMALL_DOT = 'digraph { a [label="a"]; b [label="b"]; a -> b }'

@@ -13,10 +13,10 @@ import shutil
 
 import pytest
 from lecture import lecture_graph
-from tinygrad_edu.viz.dot import format_number
 
 from tinygrad_edu import topological_order, viz
 from tinygrad_edu.nn import MLP
+from tinygrad_edu.viz.dot import format_number
 
 pytestmark = pytest.mark.browser
 

@@ -16,26 +16,21 @@ import random
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
+from tinygrad_edu.checks import real_number, whole_number
+
 Dataset = tuple[list[list[float]], list[int]]
 
 
 # ------------------------------------------------------------------ checks
 def _check_count(n_samples: object, classes: int) -> int:
-    """Return n_samples if it gives every class at least one point, else raise ValueError."""
-    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral):
-        raise ValueError(f"n_samples must be a whole number, got {n_samples!r}")
-    if n_samples < classes:
-        raise ValueError(f"n_samples = {n_samples} is too few: {classes} classes need "
-                         f"at least {classes} points")
-    return int(n_samples)
+    """Return n_samples if it gives every class at least one point."""
+    return whole_number(n_samples, f"n_samples (at least one point per class, {classes} "
+                                   f"classes)", classes)
 
 
 def _check_noise(noise: object) -> float:
-    """Return noise as a float if it is a finite number >= 0, else raise ValueError."""
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) \
-            or not 0.0 <= noise < math.inf:
-        raise ValueError(f"noise must be a number >= 0 (a standard deviation), got {noise!r}")
-    return float(noise)
+    """Return noise as a float if it is a finite number >= 0 (a standard deviation)."""
+    return real_number(noise, "noise (a standard deviation)", 0.0)
 
 
 def _split(n_samples: int, classes: int) -> list[int]:
@@ -75,9 +70,8 @@ def make_circles(n_samples: int = 100, noise: float = 0.1, factor: float = 0.5,
                  seed: Optional[int] = 0) -> Dataset:
     """A ring (class 0, radius 1) around a smaller ring (class 1, radius `factor`)."""
     n_samples, noise = _check_count(n_samples, 2), _check_noise(noise)
-    if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0 < factor < 1:
-        raise ValueError(f"factor = {factor!r} must be between 0 and 1 "
-                         f"(the inner ring's radius over the outer one's)")
+    factor = real_number(factor, "factor (the inner ring's radius over the outer one's)",
+                         0.0, 1.0, low_open=True, high_open=True)
     rng = random.Random(seed)
     outer, inner = _split(n_samples, 2)
     points = [[math.cos(t), math.sin(t)]
@@ -110,9 +104,7 @@ def make_xor(n_samples: int = 100, noise: float = 0.05, seed: Optional[int] = 0)
 def make_spiral(n_samples: int = 100, n_classes: int = 2, noise: float = 0.05,
                 seed: Optional[int] = 0) -> Dataset:
     """`n_classes` spiral arms around the origin, one class each, each turning 1.5 times."""
-    if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral) \
-            or n_classes < 2:
-        raise ValueError(f"n_classes must be a whole number >= 2, got {n_classes!r}")
+    n_classes = whole_number(n_classes, "n_classes", 2)
     n_samples, noise = _check_count(n_samples, n_classes), _check_noise(noise)
     rng = random.Random(seed)
     points, labels = [], []

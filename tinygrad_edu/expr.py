@@ -19,13 +19,15 @@ import operator
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple, Union
 
-from tinygrad_edu.engine import Value
+from tinygrad_edu.engine import BINARY_OPERATORS, FUNCTIONS, Value
 
-FUNCTIONS = ("exp", "log", "tanh", "sigmoid", "relu")
-BINARY_OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
-# What each operator symbol does, for Values and plain numbers alike (tinygrad_edu.testing too).
-APPLY_BINARY = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
-                "**": operator.pow}
+# Python's syntax for each of the engine's binary operators, and what the symbol does, for
+# Values and plain numbers alike (tinygrad_edu.testing uses it too).
+_SYNTAX = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+              "**": operator.pow}
+AST_OPERATORS = {kind: symbol for kind, symbol in _SYNTAX.items() if symbol in BINARY_OPERATORS}
+APPLY_BINARY = {symbol: _OPERATORS[symbol] for symbol in BINARY_OPERATORS}
 BARE_EXPRESSION = "_"  # the name under which a program's final bare expression is returned
 MAX_SOURCE_LENGTH = 100_000
 
@@ -217,8 +219,8 @@ def _compile(root: ast.expr) -> Tuple[Step, ...]:
             steps.append(("number", float(value), line, column))
         elif isinstance(node, ast.Name):
             steps.append(("name", node.id, line, column))
-        elif isinstance(node, ast.BinOp) and type(node.op) in BINARY_OPERATORS:
-            pending.append(("binary", BINARY_OPERATORS[type(node.op)], line, column))
+        elif isinstance(node, ast.BinOp) and type(node.op) in AST_OPERATORS:
+            pending.append(("binary", AST_OPERATORS[type(node.op)], line, column))
             pending.append(node.right)
             pending.append(node.left)
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):

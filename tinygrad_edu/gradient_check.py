@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import inspect
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence, Union
 
+from tinygrad_edu.checks import real_number
 from tinygrad_edu.engine import Value, topological_order
 
 # What f may raise when a shifted input leaves its domain; anything else is a bug in f.
@@ -235,12 +235,7 @@ def _input_data(x: object, i: int) -> float:
     """The float behind input i (a Value's data, or the number itself)."""
     if isinstance(x, Value):
         return x.data
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"gradcheck() input {i} is {type(x).__name__} {x!r}; "
-                        f"give numbers or Values")
-    if not math.isfinite(x):
-        raise ValueError(f"gradcheck() input {i} is {x!r}; give finite numbers")
-    return float(x)
+    return real_number(x, f"gradcheck() input {i} (a number or a Value)")
 
 
 def _input_names(f: Function, inputs: Sequence[object]) -> list[str]:
@@ -262,12 +257,10 @@ def _input_names(f: Function, inputs: Sequence[object]) -> list[str]:
 
 
 def check_settings(eps: float, atol: float, rtol: float) -> None:
-    """Raise ValueError unless eps > 0 and both tolerances are numbers >= 0."""
-    if not (isinstance(eps, numbers.Real) and 0.0 < eps < math.inf):
-        raise ValueError(f"eps={eps!r}: the step must be a positive number such as 1e-6")
-    for name, tolerance in (("atol", atol), ("rtol", rtol)):
-        if not (isinstance(tolerance, numbers.Real) and 0.0 <= tolerance < math.inf):
-            raise ValueError(f"{name}={tolerance!r}: a tolerance must be a number >= 0")
+    """Raise unless eps > 0 (a step such as 1e-6) and both tolerances are numbers >= 0."""
+    real_number(eps, "eps (the finite-difference step)", 0.0, low_open=True)
+    real_number(atol, "atol (the absolute tolerance)", 0.0)
+    real_number(rtol, "rtol (the relative tolerance)", 0.0)
 
 
 __all__ = ["GradcheckError", "GradcheckReport", "InputCheck", "gradcheck", "check_settings",

@@ -10,19 +10,16 @@ logit never takes the log of a number that rounded to 0.
 
 from __future__ import annotations
 
-import numbers
 from typing import Sequence
 
 from tinygrad_edu import engine
+from tinygrad_edu.checks import class_index, real_number
 from tinygrad_edu.engine import Value
 
 
 def _check_probability_target(y: object, loss: str) -> float:
-    """Return the target as a float if it is a number in [0, 1], else raise ValueError."""
-    if isinstance(y, bool) or not isinstance(y, numbers.Real) or not 0.0 <= y <= 1.0:
-        raise ValueError(f"{loss}: target y = {y!r} must be a number in [0, 1] "
-                         f"(1 for the positive class, 0 for the negative one)")
-    return float(y)
+    """Return the target as a float if it is a number in [0, 1] (1: the positive class)."""
+    return real_number(y, f"{loss}: target y", 0.0, 1.0)
 
 
 def binary_cross_entropy(p: Value, y: float) -> Value:
@@ -103,12 +100,7 @@ def cross_entropy(logits: Sequence[Value], target_index: int) -> Value:
     classes = len(logits)
     if classes == 0:
         raise ValueError("cross_entropy() needs at least one logit")
-    if isinstance(target_index, bool) or not isinstance(target_index, numbers.Integral):
-        raise ValueError(f"cross_entropy: target_index must be a class number (an int), "
-                         f"got {type(target_index).__name__}: {target_index!r}")
-    if not 0 <= target_index < classes:
-        raise ValueError(f"cross_entropy: target_index {target_index} is out of range for "
-                         f"{classes} classes (0 to {classes - 1})")
+    target_index = class_index(target_index, "cross_entropy: target_index", classes)
     shifted = _shifted_by_max(logits)
     log_total = _log_sum_exp(shifted)
     # log Σ e^(z_j - m) - (z_c - m) = log Σ e^(z_j) - z_c: the shift cancels

@@ -18,6 +18,7 @@ import numbers
 import random
 from typing import Callable, Optional, Sequence, Union
 
+from tinygrad_edu.checks import class_index, require, require_type, whole_number
 from tinygrad_edu.engine import Value, dot
 
 # The activation g of a neuron, applied to z = w·x + b. "linear" means none: g(z) = z.
@@ -40,37 +41,64 @@ def _generator(seed: Seed) -> random.Random:
         return random  # type: ignore[return-value]  # the module has the same methods
     if seed is random or isinstance(seed, random.Random):  # already a generator: share it
         return seed
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an int, a random.Random or None, "
-                        f"got {type(seed).__name__}: {seed!r}")
+    require_type(seed, "seed", numbers.Integral, "an int, a random.Random or None")
     return random.Random(seed)
 
 
 def _check_activation(activation: str) -> str:
     """Return `activation` if it names a known activation, else raise ValueError listing them."""
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; "
-                         f"choose one of: {', '.join(ACTIVATIONS)}")
+    require_type(activation, "activation", str, "the name of an activation")
+    require(activation in ACTIVATIONS, "activation", activation,
+            f"one of: {', '.join(ACTIVATIONS)}")
     return activation
 
 
-def _check_size(number: object, what: str) -> int:
-    """Return `number` if it is a whole number >= 1, else raise ValueError naming `what`."""
-    if isinstance(number, bool) or not isinstance(number, numbers.Integral) or number < 1:
-        raise ValueError(f"{what} must be a whole number >= 1, got {number!r}")
-    return int(number)
+def _activation_or_nonlin(activation: str, nonlin: Optional[bool]) -> str:
+    """micrograd's spelling: nonlin=True is a ReLU unit, nonlin=False a linear one."""
+    if nonlin is None:
+        return activation
+    require_type(nonlin, "nonlin", bool, "True (ReLU) or False (linear), micrograd's spelling")
+    return "relu" if nonlin else "linear"
+
+
+# What a module is made of: parameters (Values), other modules, and lists of either.
+Member = Union[Value, "Module", Sequence]
 
 
 class Module:
-    """Base class of everything with parameters, as in PyTorch: parameters(), zero_grad()."""
+    """Base class of everything with parameters, as in PyTorch: parameters(), zero_grad().
+
+    A module is made of what its attributes hold, in the order they were
+    assigned: parameters (Values), other modules, and lists of them. `members()`
+    lists those parts; `parameters()` and `named_parameters()` are derived from
+    it, so the order and the names of the parameters are decided in one place.
+    A subclass of your own gets its parameters the same way, as in PyTorch:
+    assign `self.hidden = Layer(...)` and they are found.
+    """
+
+    def members(self) -> list[tuple[str, Member]]:
+        """This module's parts, in order, by name: Values, modules, or lists of them."""
+        return [(name, value) for name, value in vars(self).items()
+                if not name.startswith("_") and _is_member(value)]
 
     def named_parameters(self) -> list[tuple[str, Value]]:
-        """(name, parameter) pairs, named by their path inside the module."""
-        return []
+        """(name, parameter) pairs, named by their path in the module: `layers.0.neurons.3.b`."""
+        found: list[tuple[str, Value]] = []
+        for name, member in self.members():
+            _collect_named(member, name, found)
+        return found
 
     def parameters(self) -> list[Value]:
         """Every parameter Value, in the same order as named_parameters()."""
-        return [parameter for _, parameter in self.named_parameters()]
+        found: list[Value] = []
+        for _, member in self.members():
+            if type(member) is Value:  # the common cases first: optimizers call this often
+                found.append(member)
+            elif type(member) is list and type(member[0]) is Value:
+                found += member
+            else:
+                _collect(member, found)
+        return found
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to 0, because backward() adds into leaf grads."""
@@ -86,8 +114,10 @@ class Module:
 class Neuron(Module):
     """One unit y = g(w·x + b): weights drawn uniformly from [-1, 1], bias 0 (as in micrograd)."""
 
-    def __init__(self, nin: int, activation: str = "relu", seed: Seed = None) -> None:
-        self.nin = _check_size(nin, "nin (the number of inputs)")
+    def __init__(self, nin: int, activation: str = "relu", seed: Seed = None, *,
+                 nonlin: Optional[bool] = None) -> None:
+        self.nin = whole_number(nin, "nin (the number of inputs)", 1)
+        activation = _activation_or_nonlin(activation, nonlin)
         self.activation = _check_activation(activation)
         self._activate = ACTIVATIONS[activation]
         draw = _generator(seed).uniform
@@ -95,19 +125,15 @@ class Neuron(Module):
         self.b = Value(0.0)
         self._label_parameters()
 
+    def members(self) -> list[tuple[str, Member]]:
+        """The weights `w.0`, `w.1`, ..., then the bias `b` (micrograd's order)."""
+        return [("w", self.w), ("b", self.b)]
+
     def __call__(self, x: Sequence[Union[Value, float]]) -> Value:
         if len(x) != self.nin:
             raise ValueError(f"expected {self.nin} inputs, got {len(x)}")
         z = dot(self.w, x, self.b)  # w·x + b as one node
         return z if self._activate is None else self._activate(z)
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        """The weights `w.0`, `w.1`, ... then the bias `b` (micrograd's order)."""
-        return [(f"w.{i}", w) for i, w in enumerate(self.w)] + [("b", self.b)]
-
-    def parameters(self) -> list[Value]:
-        """The weights, then the bias."""
-        return self.w + [self.b]
 
     def __repr__(self) -> str:
         return f"Neuron({self.nin}, activation={self.activation!r})"
@@ -116,8 +142,10 @@ class Neuron(Module):
 class Layer(Module):
     """`nout` neurons that all read the same `nin` inputs: the lecture's h = g(Wx + b)."""
 
-    def __init__(self, nin: int, nout: int, activation: str = "relu", seed: Seed = None) -> None:
-        _check_size(nout, "nout (the number of neurons)")
+    def __init__(self, nin: int, nout: int, activation: str = "relu", seed: Seed = None, *,
+                 nonlin: Optional[bool] = None) -> None:
+        whole_number(nout, "nout (the number of neurons)", 1)
+        activation = _activation_or_nonlin(activation, nonlin)
         generator = _generator(seed)  # one generator for all neurons, drawn in order
         self.neurons = [Neuron(nin, activation, generator) for _ in range(nout)]
         self._label_parameters()
@@ -126,16 +154,6 @@ class Layer(Module):
         """A list of the neurons' outputs, or a single Value when the layer has one neuron."""
         out = [neuron(x) for neuron in self.neurons]
         return out[0] if len(out) == 1 else out
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        """`neurons.J.w.I` and `neurons.J.b`, neuron by neuron."""
-        return [(f"neurons.{j}.{name}", p)
-                for j, neuron in enumerate(self.neurons)
-                for name, p in neuron.named_parameters()]
-
-    def parameters(self) -> list[Value]:
-        """Neuron by neuron, each one's weights then bias."""
-        return [p for neuron in self.neurons for p in neuron.parameters()]
 
     def __repr__(self) -> str:
         neuron = self.neurons[0]
@@ -152,10 +170,12 @@ class MLP(Module):
 
     def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu",
                  output_activation: str = "linear", seed: Seed = None) -> None:
-        _check_size(nin, "nin (the number of inputs)")
-        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
-            raise ValueError(f"nouts must be a non-empty list of layer sizes like [16, 16, 1], "
-                             f"got {nouts!r}")
+        whole_number(nin, "nin (the number of inputs)", 1)
+        sizes_wanted = "a non-empty list of layer sizes like [16, 16, 1]"
+        require_type(nouts, "nouts", (list, tuple), sizes_wanted)
+        require(len(nouts) > 0, "nouts", nouts, sizes_wanted)
+        for k, size in enumerate(nouts):
+            whole_number(size, f"nouts[{k}] (the size of layer {k})", 1)
         _check_activation(activation)
         _check_activation(output_activation)
         self.nin, self.nouts = nin, list(nouts)
@@ -176,16 +196,6 @@ class MLP(Module):
             x = [neuron(x) for neuron in layer.neurons]
         return x[0] if len(x) == 1 else x
 
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        """`layers.K.neurons.J.w.I` and `layers.K.neurons.J.b`, layer by layer."""
-        return [(f"layers.{k}.{name}", p)
-                for k, layer in enumerate(self.layers)
-                for name, p in layer.named_parameters()]
-
-    def parameters(self) -> list[Value]:
-        """Layer by layer, neuron by neuron, weights then bias (micrograd's order)."""
-        return [p for layer in self.layers for neuron in layer.neurons for p in neuron.parameters()]
-
     def __repr__(self) -> str:
         return (f"MLP({self.nin}, {self.nouts}, activation={self.activation!r}, "
                 f"output_activation={self.output_activation!r})")
@@ -200,8 +210,9 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings: int, dim: int, seed: Seed = None) -> None:
-        self.num_embeddings = _check_size(num_embeddings, "num_embeddings (the vocabulary size)")
-        self.dim = _check_size(dim, "dim (the length of each vector)")
+        self.num_embeddings = whole_number(num_embeddings,
+                                           "num_embeddings (the vocabulary size)", 1)
+        self.dim = whole_number(dim, "dim (the length of each vector)", 1)
         draw = _generator(seed).gauss
         self.weight = [[Value(draw(0.0, 1.0)) for _ in range(self.dim)]
                        for _ in range(self.num_embeddings)]
@@ -209,18 +220,39 @@ class Embedding(Module):
 
     def __call__(self, index: int) -> list[Value]:
         """Row `index` of the table: the vector of that word, as parameter Values."""
-        if isinstance(index, bool) or not isinstance(index, numbers.Integral):
-            raise TypeError(f"an embedding is looked up by an int index, "
-                            f"got {type(index).__name__}: {index!r}")
-        if not 0 <= index < self.num_embeddings:
-            raise ValueError(f"index {index} is out of range for an Embedding of "
-                             f"{self.num_embeddings} rows (0 to {self.num_embeddings - 1})")
+        index = class_index(index, "index", self.num_embeddings, "rows of the Embedding")
         return list(self.weight[index])  # a new list, so appending to it cannot change the table
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        """`weight.R.C` for row R, column C, row by row."""
-        return [(f"weight.{r}.{c}", value)
-                for r, row in enumerate(self.weight) for c, value in enumerate(row)]
 
     def __repr__(self) -> str:
         return f"Embedding({self.num_embeddings}, {self.dim})"
+
+
+def _is_member(value: object) -> bool:
+    """True for what a module can be made of: a Value, a Module, or a non-empty list of them."""
+    if type(value) is Value or isinstance(value, Module):
+        return True
+    return isinstance(value, (list, tuple)) and len(value) > 0 and _is_member(value[0])
+
+
+def _collect_named(member: Member, name: str, found: list[tuple[str, Value]]) -> None:
+    """Add the parameters of one member to `found`, named `name`, `name.0`, `name.0.w.1`, ..."""
+    if type(member) is Value:
+        found.append((name, member))
+    elif isinstance(member, Module):
+        found.extend((f"{name}.{inner}", p) for inner, p in member.named_parameters())
+    else:
+        for i, item in enumerate(member):
+            _collect_named(item, f"{name}.{i}", found)
+
+
+def _collect(member: Member, found: list[Value]) -> None:
+    """Add the parameters of one member to `found`, in the order of _collect_named."""
+    if type(member) is Value:
+        found.append(member)
+    elif isinstance(member, Module):
+        found.extend(member.parameters())
+    elif type(member[0]) is Value:
+        found.extend(member)  # a list of parameters, the common case, in one step
+    else:
+        for item in member:
+            _collect(item, found)

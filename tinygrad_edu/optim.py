@@ -13,35 +13,20 @@ the same trajectory as in PyTorch.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Iterable, Optional
 
+from tinygrad_edu.checks import real_number, require, require_type
 from tinygrad_edu.engine import Value
 
 
 def _check_parameters(params: Iterable[Value]) -> list[Value]:
     """The parameters as a list; raise if it is empty or holds something that is not a Value."""
     params = list(params)
-    if not params:
-        raise ValueError("the optimizer got an empty parameter list: pass model.parameters()")
-    for p in params:
-        if type(p) is not Value:
-            raise TypeError(f"the optimizer needs Values (model.parameters()), "
-                            f"got {type(p).__name__}: {p!r}")
+    require(len(params) > 0, "params", params,
+            "a non-empty list of Values: pass model.parameters()")
+    for i, p in enumerate(params):
+        require_type(p, f"params[{i}]", Value, "a Value (pass model.parameters())")
     return params
-
-
-def _check_number(value: object, name: str, low: float, high: float = math.inf,
-                  low_included: bool = False) -> float:
-    """Return `value` as a float if it lies in the allowed range, else raise ValueError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    above_low = value >= low if low_included else value > low
-    if not (above_low and value < high):
-        bracket = "[" if low_included else "("
-        raise ValueError(f"{name} = {value!r} is out of range: it must be in "
-                         f"{bracket}{low:g}, {high:g})")
-    return float(value)
 
 
 class Optimizer:
@@ -49,7 +34,7 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Value], lr: float) -> None:
         self.params = _check_parameters(params)
-        self.lr = _check_number(lr, "lr (the learning rate)", 0.0)
+        self.lr = real_number(lr, "lr (the learning rate)", 0.0, low_open=True)
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to 0 before the next backward(), which adds into it."""
@@ -72,8 +57,8 @@ class SGD(Optimizer):
     def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
-        self.momentum = _check_number(momentum, "momentum", 0.0, 1.0, low_included=True)
-        self.weight_decay = _check_number(weight_decay, "weight_decay", 0.0, low_included=True)
+        self.momentum = real_number(momentum, "momentum", 0.0, 1.0, high_open=True)
+        self.weight_decay = real_number(weight_decay, "weight_decay", 0.0)
         self.velocities: Optional[list[float]] = None  # made on the first step with momentum
 
     def step(self) -> None:
@@ -108,9 +93,9 @@ class Adam(Optimizer):
         super().__init__(params, lr)
         if len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        self.beta1 = _check_number(betas[0], "betas[0]", 0.0, 1.0, low_included=True)
-        self.beta2 = _check_number(betas[1], "betas[1]", 0.0, 1.0, low_included=True)
-        self.eps = _check_number(eps, "eps", 0.0)
+        self.beta1, self.beta2 = (real_number(beta, f"betas[{i}]", 0.0, 1.0, high_open=True)
+                                  for i, beta in enumerate(betas))
+        self.eps = real_number(eps, "eps", 0.0, low_open=True)
         self.steps = 0
         self.m = [0.0] * len(self.params)
         self.v = [0.0] * len(self.params)

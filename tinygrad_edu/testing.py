@@ -45,11 +45,10 @@ from tinygrad_edu.engine import Value
 from tinygrad_edu.expr import APPLY_BINARY
 from tinygrad_edu.gradient_check import GradcheckError, gradcheck
 
-# Every op expressions() can draw, named as the engine names them in `Value.op`.
-OPS = ("+", "-", "*", "/", "**", "neg", "exp", "log", "tanh", "sigmoid", "relu",
-       "sum", "mean", "dot")
-BINARY = ("+", "-", "*", "/", "**")
-UNARY = ("neg", "exp", "log", "tanh", "sigmoid", "relu")
+# Every op expressions() can draw: each name of the engine's table of primitives.
+OPS = tuple(dict.fromkeys(primitive.name for primitive in engine.PRIMITIVES))
+BINARY = engine.BINARY_OPERATORS
+UNARY = (engine.NEG.name, *engine.FUNCTIONS)
 
 # How far an op's argument stays from a domain edge or kink at the drawn inputs. A finite
 # difference moves an input by 1e-6, so even an argument 10^4 times as sensitive as its

@@ -34,10 +34,11 @@ import math
 import numbers
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, NamedTuple, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from tinygrad_edu import engine
-from tinygrad_edu.engine import Primitive, Value, number_text, topological_order
+from tinygrad_edu.engine import Primitive, Value, number_text
+from tinygrad_edu.recording import Recording, Step, record
 
 BACKENDS = ("python", "numpy")
 # How far check() lets the replay's numbers stray from an eager rebuild. The replay does the
@@ -49,73 +50,6 @@ CHECK_ATOL = 1e-12
 
 class TraceMismatch(RuntimeError):
     """fn() built a different graph (shape, constants or numbers) than the one recorded."""
-
-
-# ---------------------------------------------------------------- the recording
-class Step(NamedTuple):
-    """One recorded node: its primitive, the positions of its inputs, and its numbers."""
-
-    primitive: Optional[Primitive]  # None for a leaf
-    inputs: tuple[int, ...]  # positions in the recording's topological order
-    constant: Optional[float]  # the folded number (node.constant)
-    recorded: tuple[float, ...]  # node.local_grads at recording time
-    pairs: int  # dot: how many leading (weight, input) pairs
-    data: float  # node.data at recording time
-    count: int = 0  # mean: how many operands it averaged
-    folded: float = 0.0  # mean, dot: what its plain-number operands added (not in an edge)
-
-
-@dataclass
-class Recording:
-    """A graph in topological order, as steps that refer to their inputs by position."""
-
-    nodes: list[Value]
-    steps: list[Step]
-    leaves: list[int]  # positions of the leaves, in topological order
-    root: int
-    outputs: list[int]  # positions of the extra Values fn returned, flattened
-    output_shape: Any  # how to put the extra values back into fn's structure
-
-    @property
-    def leaf_values(self) -> list[Value]:
-        """The leaf Values of the graph, in topological order."""
-        return [self.nodes[i] for i in self.leaves]
-
-
-def record(root: Value, extras: Sequence[Value] = ()) -> Recording:
-    """The graph of `root` as steps; `extras` are further nodes of it whose values are wanted."""
-    nodes = topological_order(root)
-    position = {node: i for i, node in enumerate(nodes)}.__getitem__
-    steps = []
-    for node in nodes:
-        primitive = node.primitive
-        if primitive is None:
-            steps.append(Step(None, (), None, (), 0, node.data))
-            continue
-        if primitive not in PYTHON_RULES:
-            raise TypeError(f"trace: cannot replay the op {primitive.name!r} (the node "
-                            f"{engine._describe(node)}): it has no rule in "
-                            f"tinygrad_edu.tracing.PYTHON_RULES, so only the numbers of "
-                            f"this one graph are known; run it eagerly instead")
-        pairs = int(node._local_a) if primitive is engine.DOT else 0
-        step = Step(primitive, tuple(map(position, node.inputs)), node.constant,
-                    node.local_grads, pairs, node.data)
-        if primitive is engine.MEAN:
-            count, folded = mean_count_and_constants(step, [n.data for n in node.inputs])
-            step = step._replace(count=count, folded=folded)
-        elif primitive is engine.DOT:
-            step = step._replace(folded=dot_constant_products(step, node))
-        steps.append(step)
-    outputs = []
-    for extra in extras:
-        try:
-            outputs.append(position(extra))
-        except KeyError:
-            raise ValueError(f"trace: fn returned {extra!r} next to the loss, but it is not "
-                             f"part of the loss's graph, so the program cannot compute it"
-                             ) from None
-    leaves = [i for i, step in enumerate(steps) if step.primitive is None]
-    return Recording(nodes, steps, leaves, len(nodes) - 1, outputs, None)
 
 
 def _split_result(result: Any) -> tuple[Value, list[Value], Any]:
@@ -237,38 +171,6 @@ def _sum_forward(step: Step, operands: list[str]) -> str:
     if step.constant is not None:
         terms.append(literal(step.constant))
     return " + ".join(terms) or "0.0"
-
-
-def mean_count_and_constants(step: Step, operands: Sequence[float]) -> tuple[int, float]:
-    """How many operands a mean node averaged, and the sum of those that were plain numbers.
-
-    The engine keeps no record of a mean's plain-number operands (it folds them
-    into its value, with local grad 1/n on each Value operand), so their sum is
-    recovered from the recorded value: n * mean - (sum of the Value operands).
-    """
-    if not step.inputs:
-        return 1, step.data
-    count = round(1.0 / step.recorded[0])
-    if count == len(step.inputs):
-        return count, 0.0
-    return count, step.data * count - math.fsum(operands)
-
-
-def dot_constant_products(step: Step, node: Value) -> float:
-    """What a dot node's number-times-number terms added: they have no edge, so no record.
-
-    dot([x, 2.0], [3.0, 2.0]) adds 3x + 4; the engine keeps the edge of x only.
-    The 4 is what the node's value has beyond its recorded terms, if more than
-    rounding explains; else 0.
-    """
-    inputs = node.inputs
-    paired = 2 * step.pairs
-    terms = [inputs[k].data * inputs[k + 1].data for k in range(0, paired, 2)]
-    terms += [inputs[k].data * step.recorded[k] for k in range(paired, len(inputs))]
-    terms.append(step.constant or 0.0)
-    residual = step.data - math.fsum(terms)
-    rounding = 4 * (len(terms) + 1) * 2.3e-16 * (math.fsum(map(abs, terms)) + abs(step.data))
-    return residual if abs(residual) > rounding else 0.0
 
 
 def _mean_forward(step: Step, operands: list[str]) -> str:
@@ -625,6 +527,10 @@ def trace(fn: Callable[[], Any], backend: str = "python") -> Program:
                         f"got {type(fn).__name__}: {fn!r:.60}")
     root, extras, shape = _split_result(fn())
     recording = record(root, extras)
+    for step in recording.steps:
+        if step.primitive is not None and step.primitive not in PYTHON_RULES:
+            raise TypeError(f"trace: the op {step.primitive.name!r} has no rule in "
+                            f"tinygrad_edu.tracing.PYTHON_RULES, so it cannot be replayed")
     recording.output_shape = shape
     if backend == "numpy":
         from tinygrad_edu.tracing_numpy import NumpyBackend  # numpy only for this backend
@@ -635,5 +541,5 @@ def trace(fn: Callable[[], Any], backend: str = "python") -> Program:
     return Program(fn, recording, runner)
 
 
-__all__ = ["BACKENDS", "PYTHON_RULES", "Program", "Recording", "Step", "TraceMismatch",
-           "literal", "python_source", "record", "trace", "variable_names"]
+__all__ = ["BACKENDS", "PYTHON_RULES", "Program", "TraceMismatch", "literal", "python_source",
+           "trace", "variable_names"]

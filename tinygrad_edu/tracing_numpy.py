@@ -30,7 +30,7 @@ import numpy as np
 
 from tinygrad_edu import engine
 from tinygrad_edu.engine import Primitive
-from tinygrad_edu.tracing import Recording, Step
+from tinygrad_edu.recording import Recording, Step
 
 Array = np.ndarray
 

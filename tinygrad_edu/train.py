@@ -26,6 +26,7 @@ from typing import Callable, Optional, Sequence, Union
 from tqdm import tqdm
 
 from tinygrad_edu import engine
+from tinygrad_edu.checks import whole_number
 from tinygrad_edu.engine import Value
 from tinygrad_edu.losses import (
     binary_cross_entropy_with_logits,
@@ -153,11 +154,8 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer
     if len(X) != len(y) or not X:
         raise ValueError(f"X and y must be non-empty and of the same length, "
                          f"got {len(X)} points and {len(y)} labels")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be a whole number >= 0, got {steps!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 0:
-        raise ValueError(f"batch_size must be a whole number >= 0 (0 = all examples), "
-                         f"got {batch_size!r}")
+    steps = whole_number(steps, "steps", 0)
+    batch_size = whole_number(batch_size, "batch_size (0 = all examples)", 0)
     rng = random.Random(seed)
     everything = list(range(len(X)))
     full_batch = batch_size == 0 or batch_size >= len(X)

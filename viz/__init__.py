@@ -15,11 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Union
 
+from tinygrad_edu.engine import Value
 from tinygrad_edu.viz.dot import draw_dot
 from tinygrad_edu.viz.renderer import RendererNotFound, render_source, write_atomically
 from tinygrad_edu.viz.walkthrough import walkthrough, walkthrough_html
-
-from tinygrad_edu.engine import Value
 
 # What each file suffix is written as: a picture format for the renderer, or DOT text.
 SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot"}

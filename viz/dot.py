@@ -20,15 +20,17 @@ DOT text and two drawings diff cleanly.
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from typing import Iterable, Optional
 
 import graphviz
-from tinygrad_edu.viz.renderer import render_source
 
+from tinygrad_edu.checks import require, whole_number
 from tinygrad_edu.engine import Value, topological_order
+from tinygrad_edu.viz.clusters import cluster_lines, module_paths, parameter_tables
+from tinygrad_edu.viz.labels import escape_label, format_number
+from tinygrad_edu.viz.renderer import render_source
 
 # Beyond this many Values a drawing is unreadable and slow to lay out (see draw_dot).
 MAX_NODES = 2000
@@ -58,9 +60,6 @@ OP_COLOUR = "#f2f2f2"
 # Grad shading: white for 0, growing towards these for the largest |grad| in the graph.
 POSITIVE_GRAD_COLOUR = (230, 120, 110)  # red: increasing this Value increases the output
 NEGATIVE_GRAD_COLOUR = (110, 160, 230)  # blue: increasing this Value decreases the output
-
-# The ops that count as a neuron's activation g in y = g(w·x + b), for cluster='module'.
-ACTIVATIONS = ("relu", "tanh", "sigmoid")
 
 # A parameter's label is a dotted path like `layers.0.neurons.3.w.1` (what nn names them).
 _PARAMETER_NAME = re.compile(r"[A-Za-z_]\w*(\.\w+)+")
@@ -99,14 +98,42 @@ def draw_dot(
       number_unlabelled show `#k` (position in topological order) on unlabelled boxes
       max_nodes         refuse graphs with more Values than this (None: no limit)
     """
+    rankdir = _check_options(rankdir, cluster, decimals)
+    order = _graph_order(root, max_nodes)
+    drawing = _Drawing(root, order, parameters, decimals, show_local_grads, shade_grads)
+    graph = Digraph(
+        format=format,
+        graph_attr={"rankdir": rankdir, "fontname": FONT, "nodesep": "0.2", "ranksep": "0.4"},
+        node_attr={"fontname": FONT, "fontsize": "12"},
+        edge_attr={"fontname": FONT, "fontsize": "10", "color": "#555555"},
+    )
+    modules = module_paths(order, drawing.roles) if cluster == "module" else {}
+    bodies, starts = drawing.statements(modules, number_unlabelled, EXIT_SIDE[rankdir])
+    graph.body.extend(cluster_lines(bodies))
+    graph.body.extend(bodies[""])
+    drawing.add_edges(graph, starts)
+    if legend:
+        # Set last, at the top level, so the clusters above do not inherit the label.
+        graph.attr(label=_legend(set(drawing.roles.values()), show_local_grads, shade_grads),
+                   labelloc="b", labeljust="l", fontsize="10")
+    return graph
+
+
+def _check_options(rankdir: Optional[str], cluster: Optional[str], decimals: int) -> str:
+    """Raise ValueError for a bad option; return the rankdir to use."""
     if rankdir is None:
         rankdir = "TB" if cluster == "module" else "LR"
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir={rankdir!r}: choose one of {', '.join(RANKDIRS)}")
     if cluster not in (None, "module"):
         raise ValueError(f"cluster={cluster!r}: use cluster='module' or leave it out")
-    if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 12:
-        raise ValueError(f"decimals={decimals!r}: give a whole number from 0 to 12")
+    whole_number(decimals, "decimals", 0)
+    require(decimals <= 12, "decimals", decimals, "a whole number from 0 to 12")
+    return rankdir
+
+
+def _graph_order(root: Value, max_nodes: Optional[int]) -> list[Value]:
+    """Every Value of the graph in topological order; ValueError if there are too many to draw."""
     order = topological_order(root)
     if max_nodes is not None and len(order) > max_nodes:
         raise ValueError(
@@ -115,78 +142,83 @@ def draw_dot(
             f"batch or a training run), with cluster='module' for a network, which groups it "
             f"by layer and neuron; or pass max_nodes={len(order)} to draw it anyway"
         )
+    return order
 
-    names = {node: f"n{position}" for position, node in enumerate(order)}
-    parameter_set = set(parameters) if parameters is not None else None
-    roles = {node: node_role(node, root, parameter_set) for node in order}
-    largest_grad = max((abs(node.grad) for node in order), default=0.0)
-    shading = (lambda grad: _grad_colour(grad, largest_grad)) if shade_grads else None
-    uses = _uses(order)
 
-    graph = Digraph(
-        format=format,
-        graph_attr={"rankdir": rankdir, "fontname": FONT, "nodesep": "0.2", "ranksep": "0.4"},
-        node_attr={"fontname": FONT, "fontsize": "12"},
-        edge_attr={"fontname": FONT, "fontsize": "10", "color": "#555555"},
-    )
+class _Drawing:
+    """What every box and arrow of one drawing needs to know: names, roles, uses, styles."""
 
-    # With cluster='module', every node goes into the body of its module's cluster
-    # (layers.0.neurons.3 inside layers.0), and each module's parameters become the
-    # rows of one table: 17 rows instead of 17 boxes keeps a layer of 16 neurons readable.
-    modules = module_paths(order, roles) if cluster == "module" else {}
-    tables = _parameter_tables(order, roles, modules, uses)
-    bodies: dict[str, list[str]] = {"": []}
-    start = {node: names[node] for node in order}  # where the arrows out of a Value begin
-    for index, (module, rows) in enumerate(tables.items()):
-        table = f"t{index}"
-        bodies.setdefault(module, []).append(_node_statement(
-            table, _parameter_table(module, rows, uses, names, decimals, show_local_grads,
-                                    shading), shape="plain"))
-        for row in rows:
-            start[row] = f"{table}:{names[row]}:{EXIT_SIDE[rankdir]}"
-        # The table sits beside the op that uses it (the neuron's dot), not a rank before
-        # it: otherwise each layer's tables share ranks with the layer before, and Graphviz
-        # must set the layers side by side instead of one after the other.
-        user = uses[rows[0]][0][0] if uses[rows[0]] else None
-        if user is not None and modules.get(user) == module:
-            bodies[module].append(f"\t{{rank=same; {table}; {names[user]}op}}\n")
-    in_table = {row for rows in tables.values() for row in rows}
-    for position, node in enumerate(order):
-        if node in in_table:
-            continue
-        name = names[node]
-        label = node.label or (f"#{position}" if number_unlabelled else "")
-        shade = shading(node.grad) if shading else None
+    def __init__(self, root: Value, order: list[Value], parameters: Optional[Iterable[Value]],
+                 decimals: int, show_local_grads: bool, shade_grads: bool) -> None:
+        self.order = order
+        # Names come from positions in topological order, never id(): the same graph
+        # always gives the same DOT text.
+        self.names = {node: f"n{position}" for position, node in enumerate(order)}
+        parameter_set = set(parameters) if parameters is not None else None
+        self.roles = {node: node_role(node, root, parameter_set) for node in order}
+        self.uses = _uses(order)
+        self.decimals = decimals
+        self.show_local_grads = show_local_grads
+        largest = max((abs(node.grad) for node in order), default=0.0)
+        self.shading = (lambda grad: _grad_colour(grad, largest)) if shade_grads else None
+        self.in_table: set[Value] = set()
+
+    def statements(self, modules: dict[Value, str], number_unlabelled: bool,
+                   exit_side: str) -> tuple[dict[str, list[str]], dict[Value, str]]:
+        """DOT node lines grouped by module ('' for none), and where each Value's arrows start."""
+        bodies: dict[str, list[str]] = {"": []}
+        starts = dict(self.names)
+        # Each module's parameters become the rows of one table: 17 rows instead of 17 boxes
+        # keeps a layer of 16 neurons readable.
+        for index, (module, rows) in enumerate(
+                parameter_tables(self.order, self.roles, modules, self.uses).items()):
+            table = f"t{index}"
+            bodies.setdefault(module, []).append(_node_statement(
+                table, _parameter_table(module, rows, self.uses, self.names, self.decimals,
+                                        self.show_local_grads, self.shading), shape="plain"))
+            for row in rows:
+                starts[row] = f"{table}:{self.names[row]}:{exit_side}"
+            self.in_table.update(rows)
+            # The table sits beside the op that uses it (the neuron's dot), not a rank before
+            # it: otherwise each layer's tables share ranks with the layer before, and
+            # Graphviz must set the layers side by side instead of one after the other.
+            user = self.uses[rows[0]][0][0] if self.uses[rows[0]] else None
+            if user is not None and modules.get(user) == module:
+                bodies[module].append(f"\t{{rank=same; {table}; {self.names[user]}op}}\n")
+        for position, node in enumerate(self.order):
+            if node not in self.in_table:
+                label = node.label or (f"#{position}" if number_unlabelled else "")
+                bodies.setdefault(modules.get(node, ""), []).extend(self._boxes(node, label))
+        return bodies, starts
+
+    def _boxes(self, node: Value, label: str) -> list[str]:
+        """The box of one Value (label | data | grad) and, for a computed one, its op circle."""
+        name = self.names[node]
+        shade = self.shading(node.grad) if self.shading else None
         statements = [_node_statement(
-            name, _value_label(label, node.data, node.grad, decimals, roles[node], shade),
-            shape="plain")]
+            name, _value_label(label, node.data, node.grad, self.decimals, self.roles[node],
+                               shade), shape="plain")]
         if node.inputs:
             statements.append(_node_statement(
                 f"{name}op", f"<{escape_label(node.op)}>",
                 shape="circle" if len(node.op) <= 2 else "ellipse",
                 style="filled", fillcolor=OP_COLOUR, margin="0.04", width="0.3", height="0.3"))
-        bodies.setdefault(modules.get(node, ""), []).extend(statements)
-    graph.body.extend(_cluster_lines(bodies))
-    graph.body.extend(bodies[""])
+        return statements
 
-    # One arrow per operand use, into the op node; then one from the op to its result.
-    for node in order:
-        if not node.inputs:
-            continue
-        op_name = f"{names[node]}op"
-        for operand, local in zip(node.inputs, node.local_grads):
-            attributes = {}
-            if show_local_grads and operand not in in_table:  # tables have a column for it
-                text = _edge_text(node, operand, local, decimals)
-                attributes["label"] = f"<{escape_label(text)}>"
-            graph.edge(start[operand], op_name, **attributes)
-        graph.edge(op_name, names[node])
-
-    if legend:
-        # Set last, at the top level, so the clusters above do not inherit the label.
-        graph.attr(label=_legend(set(roles.values()), show_local_grads, shade_grads),
-                   labelloc="b", labeljust="l", fontsize="10")
-    return graph
+    def add_edges(self, graph: graphviz.Digraph, starts: dict[Value, str]) -> None:
+        """One arrow per operand use into the op circle, then one from the op to its result."""
+        for node in self.order:
+            if not node.inputs:
+                continue
+            op_name = f"{self.names[node]}op"
+            for operand, local in zip(node.inputs, node.local_grads):
+                attributes = {}
+                # A parameter table has a column for local grads; other arrows carry them.
+                if self.show_local_grads and operand not in self.in_table:
+                    text = _edge_text(node, operand, local, self.decimals)
+                    attributes["label"] = f"<{escape_label(text)}>"
+                graph.edge(starts[operand], op_name, **attributes)
+            graph.edge(op_name, self.names[node])
 
 
 class Digraph(graphviz.Digraph):
@@ -217,41 +249,6 @@ def is_parameter_name(label: str) -> bool:
     return _PARAMETER_NAME.fullmatch(label) is not None
 
 
-# ----------------------------------------------------------------- clusters
-def module_paths(order: list[Value], roles: dict[Value, str]) -> dict[Value, str]:
-    """The module (e.g. `layers.0.neurons.3`) that each node belongs to, for cluster='module'.
-
-    A parameter belongs to the module in its label (`layers.0.neurons.3.w.1` ->
-    `layers.0.neurons.3`). An op node joins the module of the parameters it
-    uses directly (the neuron's w·x + b). An activation (relu, tanh, sigmoid),
-    or an op combining several inputs, joins the module that all of its inputs
-    share: that keeps a neuron written out by hand (products, then their sum)
-    together. Anything mixing modules or touching plain inputs stays outside, and
-    so do the loss ops after the network's output and the output itself.
-    """
-    modules: dict[Value, str] = {}
-    for node in order:  # inputs come first, so their modules are known
-        role = roles[node]
-        if role == "parameter":
-            module = _module_of_parameter(node.label)
-            if module:
-                modules[node] = module
-        if role != "intermediate":
-            continue
-        from_parameters = {modules[operand] for operand in node.inputs
-                           if roles[operand] == "parameter" and operand in modules}
-        if len(from_parameters) == 1:
-            modules[node] = from_parameters.pop()
-            continue
-        if from_parameters:
-            continue  # parameters of several modules: belongs to none of them
-        if node.op in ACTIVATIONS or len(node.inputs) > 1:
-            from_inputs = {modules.get(operand) for operand in node.inputs}
-            if len(from_inputs) == 1 and None not in from_inputs:
-                modules[node] = from_inputs.pop()
-    return modules
-
-
 def _uses(order: list[Value]) -> dict[Value, list[tuple[Value, float]]]:
     """For each Value, the (consumer, local grad) of every operand use of it, in order."""
     uses: dict[Value, list[tuple[Value, float]]] = {node: [] for node in order}
@@ -261,108 +258,9 @@ def _uses(order: list[Value]) -> dict[Value, list[tuple[Value, float]]]:
     return uses
 
 
-def _parameter_tables(order: list[Value], roles: dict[Value, str], modules: dict[Value, str],
-                      uses: dict) -> dict[str, list[Value]]:
-    """Each module's parameters, in the order their first user takes them (w.0, w.1, ..., b)."""
-    position = {node: index for index, node in enumerate(order)}
-    tables: dict[str, list[Value]] = {}
-    for node in order:
-        if roles[node] == "parameter" and node in modules:
-            tables.setdefault(modules[node], []).append(node)
-
-    def first_use(parameter: Value) -> tuple[int, int]:
-        if not uses[parameter]:
-            return (len(order), 0)
-        user = uses[parameter][0][0]
-        return (position[user], user.inputs.index(parameter))
-
-    return {module: sorted(rows, key=first_use)
-            for module, rows in sorted(tables.items(), key=lambda item: _module_sort_key(item[0]))}
-
-
-def _module_of_parameter(label: str) -> str:
-    """`layers.0.neurons.3.w.1` -> `layers.0.neurons.3`; `weight.2.0` -> '' (no module)."""
-    parts = label.split(".")
-    while parts and parts[-1].isdigit():  # the index inside the parameter (w.1)
-        parts.pop()
-    return ".".join(parts[:-1])  # drop the parameter's own name (w, b, weight)
-
-
-def _cluster_levels(module: str) -> list[str]:
-    """Nested clusters of a module: `layers.0.neurons.3` -> [`layers.0`, `layers.0.neurons.3`]."""
-    parts = module.split(".")
-    levels = [".".join(parts[:i + 1]) for i, part in enumerate(parts) if part.isdigit()]
-    if not levels or levels[-1] != module:
-        levels.append(module)
-    return levels
-
-
-def _module_sort_key(module: str) -> list:
-    """Sort `layers.2` before `layers.10`: numbers as numbers, names as names."""
-    return [(0, int(part), "") if part.isdigit() else (1, 0, part)
-            for part in module.split(".")] if module else []
-
-
-def _cluster_lines(bodies: dict[str, list[str]]) -> list[str]:
-    """DOT lines of nested `subgraph cluster_...` blocks holding each module's node statements."""
-    tree: dict[str, dict] = {}  # module -> its child modules, e.g. layers.0 -> {layers.0.neurons.3}
-    for module in sorted(bodies, key=_module_sort_key):
-        if module:
-            branch = tree
-            for level in _cluster_levels(module):
-                branch = branch.setdefault(level, {})
-    lines: list[str] = []
-    clusters_opened = 0
-    # Depth-first with an explicit stack; a plain string entry is the line closing a cluster.
-    stack: list = [(module, children, "", 1) for module, children in reversed(tree.items())]
-    while stack:
-        entry = stack.pop()
-        if isinstance(entry, str):
-            lines.append(entry)
-            continue
-        module, children, parent, depth = entry
-        indent = "\t" * depth
-        title = module[len(parent) + 1:] if parent else module
-        clusters_opened += 1  # numbered, so any module name gives a valid, unique id
-        lines.append(f"{indent}subgraph cluster_{clusters_opened} {{\n")
-        lines.append(f'{indent}\tlabel=<{escape_label(title)}> labeljust=l fontsize=11 '
-                     f'style="rounded,filled" fillcolor="{_cluster_fill(module)}" '
-                     f'color="#999999"\n')
-        lines += [indent + statement for statement in bodies.get(module, [])]
-        stack.append(f"{indent}}}\n")
-        stack += [(child, grandchildren, module, depth + 1)
-                  for child, grandchildren in reversed(children.items())]
-    return lines
-
-
-def _cluster_fill(module: str) -> str:
-    """Layers a pale grey, neurons inside them a paler one, so the nesting is visible."""
-    return "#f3f3f3" if module.count(".") <= 1 else "#fbfbfb"
 
 
 # ------------------------------------------------------------------ labels
-def escape_label(text: str) -> str:
-    """Text made safe inside a Graphviz HTML-like label: shown exactly as written."""
-    text = "".join(ch if ch.isprintable() else _escape_unprintable(ch) for ch in text)
-    # XML entities for & < > " ', then backslashes doubled: Graphviz reads `\N`, `\G`,
-    # `\\` in labels as escapes even inside HTML-like labels.
-    return html.escape(text, quote=True).replace("\\", "\\\\")
-
-
-def _escape_unprintable(ch: str) -> str:
-    """A control character or lone surrogate written as `\\x07`, `\\n`, `\\ud800`."""
-    return ch.encode("unicode_escape", "backslashreplace").decode("ascii")
-
-
-def format_number(number: float, decimals: int = 4) -> str:
-    """`-4.0000` for decimals=4; very large or tiny non-zero numbers in e-notation."""
-    if number == 0.0:
-        return f"{0.0:.{decimals}f}"  # no '-0.0000'
-    if abs(number) >= 1e6 or abs(number) < 0.5 * 10.0 ** -decimals:
-        return f"{number:.{max(decimals - 1, 1)}e}"
-    return f"{number:.{decimals}f}"
-
-
 def _value_label(label: str, data: float, grad: float, decimals: int, role: str,
                  grad_colour: Optional[str]) -> str:
     """The HTML-like table of one Value box: [label |] data | grad."""

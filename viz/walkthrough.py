@@ -24,10 +24,9 @@ import re
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
+from tinygrad_edu.engine import DOT, Value, topological_order
 from tinygrad_edu.viz.dot import MAX_NODES, draw_dot, format_number, node_role
 from tinygrad_edu.viz.renderer import render_source, write_atomically
-
-from tinygrad_edu.engine import DOT, Value, topological_order
 
 ORDINALS = ("1st", "2nd", "3rd")
 # n-ary ops with more operands than this are summarised instead of written out in full.
