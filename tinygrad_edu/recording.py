@@ -11,7 +11,9 @@ here: the plain-number operands of `mean` and the number-times-number terms of
 
 from __future__ import annotations
 
+import builtins
 import math
+import operator
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Optional, Sequence
 
@@ -71,7 +73,9 @@ def record(root: Value, extras: Sequence[Value] = ()) -> Recording:
             count, folded = mean_count_and_constants(step, [n.data for n in node.inputs])
             step = step._replace(count=count, folded=folded)
         elif primitive is engine.DOT:
-            step = step._replace(folded=dot_constant_products(step, node))
+            folded = dot_constant_products(step, node)
+            if folded:
+                step = step._replace(folded=folded)
         steps.append(step)
     outputs = []
     for extra in extras:
@@ -107,13 +111,19 @@ def dot_constant_products(step: Step, node: Value) -> float:
     The 4 is what the node's value has beyond its recorded terms, if more than
     rounding explains; else 0.
     """
-    inputs = node.inputs
+    values = [child.data for child in node.inputs]
     paired = 2 * step.pairs
-    terms = [inputs[k].data * inputs[k + 1].data for k in range(0, paired, 2)]
-    terms += [inputs[k].data * step.recorded[k] for k in range(paired, len(inputs))]
-    terms.append(step.constant or 0.0)
-    residual = step.data - math.fsum(terms)
-    rounding = 4 * (len(terms) + 1) * 2.3e-16 * (math.fsum(map(abs, terms)) + abs(step.data))
+    products = list(map(operator.mul, values[0:paired:2], values[1:paired:2]))
+    products += map(operator.mul, values[paired:], step.recorded[paired:])
+    total = builtins.sum(products)  # in the engine's order: equal unless terms are missing
+    if step.constant is not None:
+        total += step.constant
+    if total == step.data:
+        return 0.0
+    products.append(step.constant or 0.0)
+    residual = step.data - math.fsum(products)
+    rounding = 4 * (len(products) + 1) * 2.3e-16 * (math.fsum(map(abs, products))
+                                                     + abs(step.data))
     return residual if abs(residual) > rounding else 0.0
 
 
