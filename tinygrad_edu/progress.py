@@ -26,9 +26,10 @@ def interactive() -> bool:
 def progress_bar(total: int, show: Optional[bool] = None, desc: str = "training") -> Any:
     """A tqdm bar over `total` steps: show=None shows it only when interactive(), False never.
 
-    In Jupyter the bar is a widget (tqdm.notebook) when ipywidgets is installed;
-    without ipywidgets the text bar goes to a buffer and only its last state is
-    printed, once, on close(), since a notebook keeps every redraw of a text bar.
+    In Jupyter the bar is a widget (tqdm.notebook) when ipywidgets is installed,
+    and the text a saved notebook keeps beside it is its final state; without
+    ipywidgets the text bar goes to a buffer and only its last state is printed,
+    once, on close(), since a notebook keeps every redraw of a text bar.
     """
     from tqdm import tqdm
 
@@ -40,10 +41,30 @@ def progress_bar(total: int, show: Optional[bool] = None, desc: str = "training"
             import ipywidgets  # noqa: F401  # tqdm.notebook needs it for the widget
         except ImportError:
             return _LastLineBar(**options)
-        from tqdm.notebook import tqdm as notebook_tqdm
-
-        return notebook_tqdm(**options)
+        return _notebook_bar(**options)
     return tqdm(**options)
+
+
+def _notebook_bar(**options: Any) -> Any:
+    """tqdm's widget bar, shown through a display handle that close() updates.
+
+    A notebook saves a widget's text form as it was when first shown ("0/200");
+    updating the display at the end makes the saved text the finished bar.
+    """
+    from IPython.display import display
+    from tqdm.notebook import tqdm as notebook_tqdm
+
+    class NotebookBar(notebook_tqdm):
+        def close(self) -> None:
+            if self.disable:  # closed already (tqdm calls close() again on deletion)
+                return
+            super().close()
+            handle.update(self.container)
+
+    bar = NotebookBar(display=False, **options)
+    handle = display(bar.container, display_id=True)
+    bar.displayed = True
+    return bar
 
 
 class _LastLineBar:
