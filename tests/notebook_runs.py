@@ -19,7 +19,7 @@ def stored(name: str) -> nbformat.NotebookNode:
     return nbformat.read(NOTEBOOK_FOLDER / f"{name}.ipynb", as_version=4)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def executed(name: str) -> nbformat.NotebookNode:
     """The notebook after running every cell in order in a fresh python3 kernel.
 

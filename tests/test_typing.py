@@ -33,7 +33,8 @@ def readme_examples() -> list[str]:
     session, examples = [], []
     for block in re.findall(r"```python\n(.*?)```", text, flags=re.S):
         if ">>>" in block:
-            session.extend(example.source for example in doctest.DocTestParser().get_examples(block))
+            parsed = doctest.DocTestParser().get_examples(block)
+            session.extend(example.source for example in parsed)
         else:
             examples.append(block)
     return ["".join(session), *examples]
