@@ -14,6 +14,7 @@ from tinygrad_edu.viz import renderer
 from tinygrad_edu.viz.notebook import (
     FITS_ANY_CELL,
     MIN_SCALE,
+    SCROLLS_FROM,
     FramedPage,
     fit_to_cell,
     natural_width,
@@ -54,11 +55,11 @@ def test_jupyter_gets_an_svg_and_a_png_of_the_same_graph():
     assert "Digraph" in bundle["text/plain"]
 
 
-def test_a_wide_graph_fills_the_cell_but_never_shrinks_below_readable():
+def test_a_wide_graph_fills_the_cell():
     svg = viz.render_source(viz.draw_dot(lecture_graph(), show_local_grads=True).source)
     svg = svg.decode("utf-8")
     width = natural_width(svg)
-    assert width > FITS_ANY_CELL  # the lecture graph is one of the wide ones
+    assert FITS_ANY_CELL < width <= SCROLLS_FROM  # the lecture graph is one of the wide ones
     fitted = fit_to_cell(svg)
     root = ET.fromstring(fitted.encode("utf-8"))
     assert root.get("width") == "100%" and root.get("height") is None  # height from viewBox
@@ -67,6 +68,18 @@ def test_a_wide_graph_fills_the_cell_but_never_shrinks_below_readable():
     assert style["min-width"] == f"{MIN_SCALE * width:.0f}px"  # wider than this: the cell scrolls
     assert style["height"] == "auto"
     assert root.get("viewBox") == ET.fromstring(svg.encode("utf-8")).get("viewBox")
+
+
+def test_a_very_wide_graph_is_drawn_at_the_smallest_readable_scale_and_scrolls():
+    model = MLP(2, [16, 1], seed=0)
+    svg = viz.render_source(viz.draw_dot(model([0.5, -1.0]), cluster="module").source)
+    svg = svg.decode("utf-8")
+    width = natural_width(svg)
+    assert width > SCROLLS_FROM
+    root = ET.fromstring(fit_to_cell(svg).encode("utf-8"))
+    assert root.get("width") == f"{MIN_SCALE * width:.0f}px" and root.get("style") is None
+    height = float(ET.fromstring(svg.encode("utf-8")).get("height")[:-2]) * 96 / 72
+    assert root.get("height") == f"{MIN_SCALE * height:.0f}px"
 
 
 def test_a_small_graph_keeps_its_natural_size():

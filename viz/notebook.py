@@ -3,8 +3,10 @@
 A notebook front end picks one picture from what an object offers. So a drawn
 graph offers two:
   - an SVG, sized to fit the cell: a wide graph is scaled down to the cell's
-    width, but never below MIN_SCALE of its natural size (its text would be
-    unreadable); a graph wider than that keeps that size and the cell scrolls;
+    width, but not below MIN_SCALE of its natural size (its text would be
+    unreadable); a graph wider than that is drawn at MIN_SCALE and the cell
+    scrolls. JupyterLab and nbconvert show an SVG as an <img>, where only the
+    SVG's own width and viewBox count, so that is how the size is set;
   - a PNG of the same drawing, for a notebook that was saved and opened again
     by someone else: an untrusted notebook does not show SVG, but shows PNG.
 The step-by-step page is shown in a frame of its own (an iframe whose content
@@ -34,6 +36,10 @@ from tinygrad_edu.viz.renderer import (
 MIN_SCALE = 0.45
 # A graph narrower than this (CSS px) keeps its natural size: it fits any notebook cell.
 FITS_ANY_CELL = 900
+# About the width of a cell's output on a 1,200 px page. A graph that would shrink below
+# MIN_SCALE to fit it is drawn at MIN_SCALE instead, and the output scrolls.
+CELL_WIDTH = 1000
+SCROLLS_FROM = CELL_WIDTH / MIN_SCALE
 # The PNG is drawn at twice the screen's density for sharp text, but at most this wide.
 PNG_DENSITY = 2.0
 PNG_MAX_PIXELS = 4000
@@ -52,11 +58,11 @@ def natural_width(svg: str) -> float:
 
 
 def fit_to_cell(svg: str) -> str:
-    """The SVG with its size set to fill the cell's width, between MIN_SCALE and 100 %.
+    """The SVG with its size set to fit a notebook cell; the viewBox keeps its proportions.
 
-    A small graph keeps its natural size; a wide one gets `width="100%"` (so an
-    <img> of it fills the cell too) with CSS limits on how far it may shrink
-    or grow. The viewBox keeps the picture's proportions.
+    Up to FITS_ANY_CELL px wide a graph keeps its natural size; up to
+    SCROLLS_FROM it gets `width="100%"`, filling the cell (an <img> of it too);
+    wider, it is drawn at MIN_SCALE of its natural size and the output scrolls.
     """
     size = _SVG_SIZE.search(svg)
     if size is None:
@@ -64,9 +70,12 @@ def fit_to_cell(svg: str) -> str:
     width = float(size.group(1)) * PX_PER_PT
     if width <= FITS_ANY_CELL:
         sizing = f'{size.group(0)} style="max-width:100%;height:auto"'
-    else:
+    elif width <= SCROLLS_FROM:
         sizing = (f'<svg width="100%" style="max-width:{width:.0f}px;'
                   f'min-width:{MIN_SCALE * width:.0f}px;height:auto"')
+    else:
+        height = float(size.group(2)) * PX_PER_PT
+        sizing = f'<svg width="{MIN_SCALE * width:.0f}px" height="{MIN_SCALE * height:.0f}px"'
     return svg[:size.start()] + sizing + svg[size.end():]
 
 
@@ -177,4 +186,4 @@ class FramedPage:
 
 
 __all__ = ["Digraph", "FramedPage", "fit_to_cell", "natural_width", "png_options",
-           "MIN_SCALE", "FITS_ANY_CELL"]
+           "MIN_SCALE", "FITS_ANY_CELL", "SCROLLS_FROM"]
