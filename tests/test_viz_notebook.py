@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import xml.etree.ElementTree as ET
 
@@ -129,6 +130,10 @@ def test_walkthrough_without_a_path_is_a_framed_page_and_with_one_a_file(tmp_pat
     assert "<style>" not in frame  # the page's styles are inside the frame, escaped
     assert "&lt;style&gt;" in frame and 'title="Lecture §5"' in frame
     assert 300 < page.height <= 900
+    # What an untrusted notebook keeps of it (frames are removed): a picture and a hint.
+    fallback = frame.split('loading="eager">', 1)[1][:-len("</iframe>")]
+    assert fallback.startswith('<img alt="Lecture §5" width=') and "run this cell" in fallback
+    assert base64.b64decode(re.search(r"base64,([^\"]+)", fallback).group(1)).startswith(PNG_MAGIC)
     path = viz.walkthrough(L, tmp_path / "steps.html", title="Lecture §5")
     assert path == tmp_path / "steps.html"
     assert path.read_text(encoding="utf-8") == page.html

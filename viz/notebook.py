@@ -16,6 +16,7 @@ pages work side by side in one notebook.
 
 from __future__ import annotations
 
+import base64
 import html
 import os
 import re
@@ -163,19 +164,31 @@ class FramedPage:
     The frame isolates the page: its styles and its arrow keys do not reach
     the notebook, and several pages on one notebook each keep their own state.
     The page grows the frame to its own height when it can (same origin).
+    An untrusted notebook removes frames; what is left is the frame's fallback
+    content: a `picture` (PNG bytes), when given, and a line saying how to see the page.
     """
 
-    def __init__(self, page: str, title: str = "", height: int = 480) -> None:
+    def __init__(self, page: str, title: str = "", height: int = 480,
+                 picture: Optional[bytes] = None, picture_width: Optional[int] = None) -> None:
         self.html = page
         self.title = title
         self.height = height
+        self.picture = picture
+        self.picture_width = picture_width
 
     def _repr_html_(self) -> str:
         """An <iframe> whose document is the page (srcdoc), as wide as the cell."""
+        fallback = ""
+        if self.picture is not None:
+            width = f' width="{self.picture_width}"' if self.picture_width else ""
+            fallback = (f'<img alt="{html.escape(self.title, quote=True)}"{width} '
+                        f'src="data:image/png;base64,{base64.b64encode(self.picture).decode()}">')
+        fallback += ("<p>An interactive page is here: run this cell (or trust the notebook) "
+                     "to step through it.</p>")
         return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '
                 f'title="{html.escape(self.title, quote=True)}" '
                 f'style="width:100%;height:{self.height}px;border:1px solid #ddd" '
-                f'loading="eager"></iframe>')
+                f'loading="eager">{fallback}</iframe>')
 
     def save(self, path: Union[str, os.PathLike]) -> Path:
         """Write the page to `path` as a file of its own (opens offline); return the path."""

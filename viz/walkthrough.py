@@ -28,8 +28,8 @@ from typing import Iterable, Optional, Union, overload
 
 from tinygrad_edu.engine import DOT, Value, topological_order
 from tinygrad_edu.viz.dot import MAX_NODES, draw_dot, format_number, node_role
-from tinygrad_edu.viz.notebook import FramedPage
-from tinygrad_edu.viz.renderer import render_source, write_atomically
+from tinygrad_edu.viz.notebook import FramedPage, png_options
+from tinygrad_edu.viz.renderer import find_renderer, render_source, write_atomically
 
 ORDINALS = ("1st", "2nd", "3rd")
 # n-ary ops with more operands than this are summarised instead of written out in full.
@@ -61,7 +61,19 @@ def walkthrough(root: Value, path: Union[str, Path, None] = None,
     # sets the frame to its real height, which depends on the cell's width.
     height = 230 + (round(float(svg_height.group(1)) * 4 / 3) if svg_height else 300)
     title = options.get("title") or f"Forward and backward through {root.label or 'the output'}"
-    return FramedPage(page, title, height=min(height, 900))
+    picture, width = _still_picture(root, options)
+    return FramedPage(page, title, height=min(height, 900), picture=picture,
+                      picture_width=width)
+
+
+def _still_picture(root: Value, options: dict) -> tuple[bytes, int]:
+    """A PNG of the graph as it is, and its width in CSS px: what an untrusted notebook shows
+    in place of the page, since it removes frames."""
+    source = draw_dot(root, rankdir=options.get("rankdir", "LR"), show_local_grads=True,
+                      parameters=options.get("parameters"),
+                      max_nodes=options.get("max_nodes", MAX_NODES)).source
+    png_command, size = png_options(render_source(source, "svg").decode("utf-8"))
+    return render_source(source, "png", command=[*find_renderer(), *png_command]), size["width"]
 
 
 def walkthrough_html(
