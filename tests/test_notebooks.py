@@ -54,7 +54,9 @@ def test_every_graph_comes_as_svg_and_png(name):
         assert {"image/svg+xml", "image/png"} <= mime_types(cell), cell.source
         svg = next(output.data["image/svg+xml"] for output in cell.outputs
                    if "image/svg+xml" in output.get("data", {}))
-        assert re.search(r'<svg width="(100%|[\d.]+pt)" style="[^"]*max-width', svg)
+        # Fitted to the cell: natural size, the cell's width, or the smallest readable size.
+        assert re.search(r'<svg (width="(100%|[\d.]+pt)" style="[^"]*max-width'
+                         r'|width="\d+px" height="\d+px")', svg)
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

@@ -37,9 +37,10 @@ from tinygrad_edu.viz.renderer import (
 MIN_SCALE = 0.45
 # A graph narrower than this (CSS px) keeps its natural size: it fits any notebook cell.
 FITS_ANY_CELL = 900
-# About the width of a cell's output on a 1,200 px page. A graph that would shrink below
-# MIN_SCALE to fit it is drawn at MIN_SCALE instead, and the output scrolls.
-CELL_WIDTH = 1000
+# The width of a cell's output on a 1,200 px page (measured in nbconvert's JupyterLab page).
+# A graph that would shrink below MIN_SCALE to fit it is drawn at MIN_SCALE instead, and the
+# output scrolls.
+CELL_WIDTH = 1080
 SCROLLS_FROM = CELL_WIDTH / MIN_SCALE
 # The PNG is drawn at twice the screen's density for sharp text, but at most this wide.
 PNG_DENSITY = 2.0
