@@ -83,7 +83,7 @@ def test_the_sdist_holds_what_its_tests_need(dist):
         pytest.skip("not a git checkout")
     wanted = [name for name in tracked.stdout.split()
               if name.startswith(("tinygrad_edu/", "viz/", "demos/", "tests/", "bench/",
-                                  "docs/"))
+                                  "docs/", "notebooks/"))
               or name in ("Makefile", "setup.cfg", "pyproject.toml", "LICENSE", "README.md",
                           ".ci/run")]
     assert [name for name in wanted if name not in names] == []

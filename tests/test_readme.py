@@ -3,6 +3,8 @@
 import doctest
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,3 +43,18 @@ def test_readme_command_runs(command, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # commands write under out/: keep that in a scratch folder
     (tmp_path / "out").mkdir()
     assert main(shlex.split(command)[1:]) == 0, capsys.readouterr().err
+
+
+def readme_code_blocks() -> list[str]:
+    """The README's ```python blocks that are code to run, not REPL sessions."""
+    text = README.read_text(encoding="utf-8")
+    return [block for block in re.findall(r"```python\n(.*?)```", text, flags=re.S)
+            if ">>>" not in block]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("block", readme_code_blocks(), ids=lambda block: block.split("\n")[0])
+def test_readme_code_block_runs(block, tmp_path):
+    finished = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, capture_output=True,
+                              text=True, check=False)
+    assert finished.returncode == 0, finished.stderr

@@ -313,9 +313,33 @@ def test_default_max_nodes_is_about_two_thousand_and_deep_graphs_need_no_recursi
     assert len(boxes(source)) == 2501
 
 
-def test_digraph_displays_in_jupyter_through_whichever_renderer_exists():
-    bundle = draw_dot(lecture_graph())._repr_mimebundle_()
-    assert "data -10.0000" in svg_texts(bundle["image/svg+xml"].encode("utf-8"))
+def test_a_list_of_outputs_is_drawn_as_one_graph_with_several_outputs():
+    model = MLP(2, [3, 3], seed=0)
+    outputs = model([1.0, -1.0])
+    source = draw_dot(outputs).source
+    assert source.count(ROLE_COLOURS["output"]) == 3 + 1  # three output boxes and the legend
+    # What the outputs share (the hidden layer, the inputs) is drawn once.
+    every_value = {node for output in outputs for node in topological_order(output)}
+    assert len(boxes(source)) == len(every_value) < sum(len(topological_order(output))
+                                                        for output in outputs)
+
+
+def test_anything_but_a_value_or_a_list_of_values_is_refused_by_name():
+    with pytest.raises(TypeError, match=r"a Value or a non-empty list of Values.*got float 1.0"):
+        draw_dot(1.0)
+    with pytest.raises(TypeError, match="got list"):
+        draw_dot([])
+
+
+def test_torchvizs_params_dict_is_an_alias_of_parameters():
+    model = MLP(2, [2, 1], seed=0)
+    x = Value(0.5, label="x")
+    loss = model([x, 1.0])
+    named = draw_dot(loss, params=dict(model.named_parameters())).source
+    assert named == draw_dot(loss, parameters=model.parameters()).source
+    assert named.count(ROLE_COLOURS["parameter"]) > 0
+    with pytest.raises(TypeError, match="both parameters= and params="):
+        draw_dot(loss, parameters=model.parameters(), params=dict(model.named_parameters()))
 
 
 def test_the_readme_picture_shows_the_lecture_numbers():

@@ -8,10 +8,8 @@ tests are skipped.
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
+from chromium import browser  # noqa: F401 - the fixture
 from lecture import lecture_graph
 
 from tinygrad_edu import topological_order, viz
@@ -20,32 +18,9 @@ from tinygrad_edu.viz.dot import format_number
 
 pytestmark = pytest.mark.browser
 
-try:
-    from playwright import sync_api
-except ImportError:  # not installed, or installed without what it needs
-    pytest.skip("needs the browser extra: pip install -e '.[browser]'", allow_module_level=True)
-CHROMIUM = os.environ.get("CHROMIUM") or next(
-    (found for name in ("chromium", "chromium-browser", "google-chrome")
-     if (found := shutil.which(name))), None)
-if CHROMIUM is None:
-    pytest.skip("no Chromium installed (Debian: apt-get install chromium)",
-                allow_module_level=True)
-
-# Headless, and quiet on the network: this machine has none, and the page needs none.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
 
 @pytest.fixture
-def open_page(browser):
+def open_page(browser):  # noqa: F811 - the fixture imported above
     """Open a walkthrough file; fail the test on any script error in the page."""
     errors = []
     page = browser.new_page(viewport={"width": 1280, "height": 800})

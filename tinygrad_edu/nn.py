@@ -190,11 +190,21 @@ class MLP(Module):
         ]
         self._label_parameters()
 
-    def __call__(self, x: Sequence[Union[Value, float]]) -> Union[Value, list[Value]]:
-        """The output for one input: a Value if the last layer has one unit, else a list."""
+    def __call__(self, x: Sequence[Union[Value, float]]) -> Value:
+        """The output for one input: a Value if the last layer has one unit, else a list.
+
+        Type checkers see a Value, the common one-output case, so `loss(model(x), y)`
+        needs no cast; for several outputs, `outputs(x)` is typed as the list it is.
+        """
+        outputs = self.outputs(x)
+        return outputs[0] if len(outputs) == 1 else outputs  # type: ignore[return-value]
+
+    def outputs(self, x: Sequence[Union[Value, float]]) -> list[Value]:
+        """The outputs for one input, always as a list: one Value per unit of the last layer."""
+        values: Sequence[Union[Value, float]] = x
         for layer in self.layers:
-            x = [neuron(x) for neuron in layer.neurons]
-        return x[0] if len(x) == 1 else x
+            values = [neuron(values) for neuron in layer.neurons]
+        return values  # type: ignore[return-value]  # the last layer's Values
 
     def __repr__(self) -> str:
         return (f"MLP({self.nin}, {self.nouts}, activation={self.activation!r}, "

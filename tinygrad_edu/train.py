@@ -23,8 +23,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence, Union
 
-from tqdm import tqdm
-
 from tinygrad_edu import engine
 from tinygrad_edu.checks import whole_number
 from tinygrad_edu.engine import Value
@@ -37,6 +35,7 @@ from tinygrad_edu.losses import (
 )
 from tinygrad_edu.nn import Module
 from tinygrad_edu.optim import Optimizer
+from tinygrad_edu.progress import progress_bar
 
 # What each loss name means for a model whose last layer gives logits:
 #   bce    one logit z, loss BCE(σ(z), y), predicts 1 when z > 0
@@ -135,7 +134,8 @@ def _check_labels(y: Sequence[int], loss: str) -> None:
 def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer: Optimizer,
         loss: str = "bce", steps: int = 200, batch_size: int = 0, seed: Optional[int] = 0,
         callback: Optional[Callable[[int, float, float], None]] = None,
-        progress: bool = False, compile: Union[bool, str] = False) -> History:  # noqa: A002
+        progress: Optional[bool] = None,
+        compile: Union[bool, str] = False) -> History:  # noqa: A002
     """Train `model` on (X, y) for `steps` optimizer steps and return the History.
 
     batch_size 0 uses every example in every step (full batch); otherwise each
@@ -143,6 +143,9 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer
     `seed`. `callback(step, loss, accuracy)` runs after every step. Ctrl-C
     (KeyboardInterrupt) ends training early and cleanly: the History has every
     completed step and `interrupted` set, and the model keeps what it learned.
+    A progress bar shows the loss and accuracy when someone is watching (a
+    widget in Jupyter, a text bar in a terminal) and leaves one line behind;
+    progress=False hides it, progress=True shows it even when output is a file.
 
     compile=True traces one step's graph once (`tinygrad_edu.trace`, the numpy
     backend when numpy is installed, else "python"; or name the backend) and
@@ -164,7 +167,7 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer
         compiled = _CompiledStep(model, loss, size, len(X[0]), compile_backend(compile))
     history = History()
     start = time.perf_counter()
-    bar = tqdm(total=steps, desc="training", unit="step", disable=not progress, leave=True)
+    bar = progress_bar(steps, progress)
     try:
         for step in range(steps):
             batch = everything if full_batch else rng.sample(everything, batch_size)

@@ -1,24 +1,31 @@
 """viz: drawing tinygrad_edu computation graphs, with every value and gradient written on them.
 
-    import viz
+    from tinygrad_edu import viz
     viz.draw_dot(L)                      # a graphviz.Digraph; Jupyter shows it inline
     viz.render(L, "graph.svg", show_local_grads=True)   # .svg, .png, .dot or .gv
     viz.walkthrough(L, "steps.html")     # forward then backward, one node per step
+    viz.walkthrough(L)                   # the same page, inline in Jupyter
+    viz.plot_decision_boundary(model, X, y)   # matplotlib Figures, inline in Jupyter
+    viz.plot_loss_curve(history.losses)
 
 `dot.py` turns a graph into DOT text, `renderer.py` finds a program to draw it
-(Graphviz's `dot`, else the bundled `graphviz-pure`), `walkthrough.py` writes
-the step-by-step page, and `commands.py` is `tinygrad-edu render`.
+(Graphviz's `dot`, else the bundled `graphviz-pure`), `notebook.py` is what
+Jupyter shows, `walkthrough.py` writes the step-by-step page, and `plots.py`
+draws training with matplotlib (imported only when a plot is asked for).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Union
+from typing import TYPE_CHECKING, Any, Union
 
 from tinygrad_edu.engine import Value
 from tinygrad_edu.viz.dot import draw_dot
 from tinygrad_edu.viz.renderer import RendererNotFound, render_source, write_atomically
 from tinygrad_edu.viz.walkthrough import walkthrough, walkthrough_html
+
+if TYPE_CHECKING:  # at run time they load on first use, with matplotlib (see __getattr__)
+    from tinygrad_edu.viz.plots import plot_decision_boundary, plot_loss_curve
 
 # What each file suffix is written as: a picture format for the renderer, or DOT text.
 SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot"}
@@ -52,5 +59,14 @@ def format_for(path: Union[str, Path]) -> str:
     return SUFFIX_FORMATS[suffix]
 
 
+def __getattr__(name: str) -> Any:
+    """plot_decision_boundary and plot_loss_curve, imported from plots.py on first use."""
+    if name in ("plot_decision_boundary", "plot_loss_curve"):
+        from tinygrad_edu.viz import plots
+
+        return getattr(plots, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = ["draw_dot", "render", "picture", "format_for", "walkthrough", "walkthrough_html",
-           "RendererNotFound", "render_source"]
+           "RendererNotFound", "render_source", "plot_decision_boundary", "plot_loss_curve"]

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Iterable, Optional
+from typing import Iterable, Mapping, Optional, Sequence, Union
 
 import graphviz
 
@@ -30,7 +30,12 @@ from tinygrad_edu.checks import require, whole_number
 from tinygrad_edu.engine import Value, topological_order
 from tinygrad_edu.viz.clusters import cluster_lines, module_paths, parameter_tables
 from tinygrad_edu.viz.labels import escape_label, format_number
-from tinygrad_edu.viz.renderer import render_source
+from tinygrad_edu.viz.notebook import Digraph
+
+# What can be drawn: one Value, or a model's several outputs (a list of Values).
+Outputs = Union[Value, Sequence[Value]]
+# The parameters to colour: Values, or torchviz's dict(model.named_parameters()).
+Parameters = Union[Iterable[Value], Mapping[str, Value]]
 
 # Beyond this many Values a drawing is unreadable and slow to lay out (see draw_dot).
 MAX_NODES = 2000
@@ -66,7 +71,7 @@ _PARAMETER_NAME = re.compile(r"[A-Za-z_]\w*(\.\w+)+")
 
 
 def draw_dot(
-    root: Value,
+    root: Outputs,
     format: str = "svg",
     rankdir: Optional[str] = None,
     *,
@@ -74,12 +79,17 @@ def draw_dot(
     show_local_grads: bool = False,
     shade_grads: bool = False,
     cluster: Optional[str] = None,
-    parameters: Optional[Iterable[Value]] = None,
+    parameters: Optional[Parameters] = None,
     legend: bool = True,
     number_unlabelled: bool = False,
     max_nodes: Optional[int] = MAX_NODES,
+    params: Optional[Parameters] = None,
 ) -> Digraph:
     """The graph that computed `root`, as a graphviz Digraph (shown inline by Jupyter).
+
+    `root` is a Value, or a list of Values (a model's outputs: drawn as one
+    graph with several outputs). In Jupyter the drawing fits the cell's width
+    and comes as SVG and PNG; `.render()` and `.pipe()` use viz.render's renderer.
 
     Options:
       rankdir           "LR" (left to right, the default), "TB", "RL" or "BT"; with
@@ -91,16 +101,20 @@ def draw_dot(
       cluster           "module": box each neuron and layer of an nn network
                         (found from parameter names like layers.0.neurons.3.w.1)
                         and list each neuron's parameters in one table
-      parameters        the Values to colour as parameters (e.g. model.parameters());
-                        by default a leaf is a parameter when its label is a dotted
-                        name, as nn gives them
+      parameters        the Values to colour as parameters (e.g. model.parameters(),
+                        or a dict of them); by default a leaf is a parameter when
+                        its label is a dotted name, as nn gives them
+      params            torchviz's name for `parameters`:
+                        draw_dot(loss, params=dict(model.named_parameters()))
       legend            draw the colour legend under the graph
       number_unlabelled show `#k` (position in topological order) on unlabelled boxes
       max_nodes         refuse graphs with more Values than this (None: no limit)
     """
     rankdir = _check_options(rankdir, cluster, decimals)
-    order = _graph_order(root, max_nodes)
-    drawing = _Drawing(root, order, parameters, decimals, show_local_grads, shade_grads)
+    outputs = output_values(root)
+    order = _graph_order(outputs, max_nodes)
+    drawing = _Drawing(outputs, order, _parameter_values(parameters, params), decimals,
+                       show_local_grads, shade_grads)
     graph = Digraph(
         format=format,
         graph_attr={"rankdir": rankdir, "fontname": FONT, "nodesep": "0.2", "ranksep": "0.4"},
@@ -132,9 +146,48 @@ def _check_options(rankdir: Optional[str], cluster: Optional[str], decimals: int
     return rankdir
 
 
-def _graph_order(root: Value, max_nodes: Optional[int]) -> list[Value]:
-    """Every Value of the graph in topological order; ValueError if there are too many to draw."""
-    order = topological_order(root)
+def output_values(root: Outputs) -> list[Value]:
+    """The Values a drawing starts from: [root] for one Value, the Values of a list or tuple."""
+    outputs = [root] if isinstance(root, Value) else root
+    if not isinstance(outputs, (list, tuple)) or not outputs \
+            or not all(isinstance(output, Value) for output in outputs):
+        raise TypeError(f"draw_dot() draws a Value or a non-empty list of Values (a model's "
+                        f"outputs), got {_short_repr(root)}")
+    return list(outputs)
+
+
+def _short_repr(thing: object) -> str:
+    text = repr(thing)
+    return f"{type(thing).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def _parameter_values(parameters: Optional[Parameters],
+                      params: Optional[Parameters]) -> Optional[list[Value]]:
+    """The parameters given as `parameters=` or torchviz's `params=` (a list, or a dict's values).
+    """
+    if parameters is not None and params is not None:
+        raise TypeError("draw_dot() got both parameters= and params= (the same thing, "
+                        "torchviz's spelling); pass one of them")
+    chosen = parameters if parameters is not None else params
+    if chosen is None:
+        return None
+    return list(chosen.values()) if isinstance(chosen, Mapping) else list(chosen)
+
+
+def _graph_order(outputs: list[Value], max_nodes: Optional[int]) -> list[Value]:
+    """Every Value of the graph in topological order; ValueError if there are too many to draw.
+
+    With several outputs, each output's order follows the nodes already placed,
+    which keeps every node after its inputs.
+    """
+    order = topological_order(outputs[0])
+    if len(outputs) > 1:
+        placed = set(order)
+        for output in outputs[1:]:
+            for node in topological_order(output):
+                if node not in placed:
+                    placed.add(node)
+                    order.append(node)
     if max_nodes is not None and len(order) > max_nodes:
         raise ValueError(
             f"this graph has {len(order)} Values, more than max_nodes={max_nodes}; a drawing "
@@ -148,14 +201,15 @@ def _graph_order(root: Value, max_nodes: Optional[int]) -> list[Value]:
 class _Drawing:
     """What every box and arrow of one drawing needs to know: names, roles, uses, styles."""
 
-    def __init__(self, root: Value, order: list[Value], parameters: Optional[Iterable[Value]],
-                 decimals: int, show_local_grads: bool, shade_grads: bool) -> None:
+    def __init__(self, outputs: list[Value], order: list[Value],
+                 parameters: Optional[Iterable[Value]], decimals: int, show_local_grads: bool,
+                 shade_grads: bool) -> None:
         self.order = order
         # Names come from positions in topological order, never id(): the same graph
         # always gives the same DOT text.
         self.names = {node: f"n{position}" for position, node in enumerate(order)}
         parameter_set = set(parameters) if parameters is not None else None
-        self.roles = {node: node_role(node, root, parameter_set) for node in order}
+        self.roles = {node: node_role(node, outputs, parameter_set) for node in order}
         self.uses = _uses(order)
         self.decimals = decimals
         self.show_local_grads = show_local_grads
@@ -221,18 +275,13 @@ class _Drawing:
             graph.edge(op_name, self.names[node])
 
 
-class Digraph(graphviz.Digraph):
-    """A graphviz.Digraph that Jupyter can show even where Graphviz's `dot` is not installed."""
-
-    def _repr_mimebundle_(self, include=None, exclude=None, **_) -> dict:
-        # graphviz's own display runs `dot`; ours runs whichever renderer is installed.
-        return {"image/svg+xml": render_source(self.source, "svg").decode("utf-8")}
-
-
 # ------------------------------------------------------------------ roles
-def node_role(node: Value, root: Value, parameters: Optional[set] = None) -> str:
-    """The role that picks a box's colour: output, intermediate, parameter, input or constant."""
-    if node is root:
+def node_role(node: Value, root: Outputs, parameters: Optional[set] = None) -> str:
+    """The role that picks a box's colour: output, intermediate, parameter, input or constant.
+
+    `root` is the drawing's output, or its list of outputs.
+    """
+    if node is root or (not isinstance(root, Value) and any(node is out for out in root)):
         return "output"
     if node.inputs:
         return "intermediate"
@@ -342,5 +391,5 @@ def _legend(roles: set[str], show_local_grads: bool, shade_grads: bool) -> str:
             f'{"".join(rows)}</table>>')
 
 
-__all__ = ["draw_dot", "Digraph", "node_role", "is_parameter_name", "module_paths",
+__all__ = ["draw_dot", "Digraph", "output_values", "node_role", "is_parameter_name", "module_paths",
            "escape_label", "format_number", "MAX_NODES", "ROLE_COLOURS"]

@@ -1,47 +1,89 @@
 """Pictures of training: a classifier's decision regions over its data, and the loss curve.
 
-Drawn with matplotlib's object-oriented API on a plain `Figure`, which saves
-through the Agg (PNG) and SVG backends and never opens a window, so it works
-on a server or in a test. Each function writes one picture to every path it
-is given, the format taken from the suffix (`.png`, `.svg`, `.pdf`).
+Drawn with matplotlib's object-oriented API on a `Figure` of its own, which
+saves through the Agg (PNG) and SVG backends and never opens a window, so it
+works on a server or in a test. Each function returns the Figure, which
+Jupyter shows inline (as a PNG, with or without pyplot), and writes it to every
+path it is given, the format taken from the suffix (`.png`, `.svg`, `.pdf`);
+`figure.savefig(path)` saves it later.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
-from typing import Callable, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
+from tinygrad_edu.engine import Value
+from tinygrad_edu.train import probabilities as output_probabilities
+
 PathLike = Union[str, Path]
+# Where to save: nothing, one path, or several (one picture per format).
+Paths = Union[PathLike, Sequence[PathLike], None]
+# What plot_decision_boundary asks about a point: a model (its output is a logit Value or a
+# list of logit Values) or a function giving the probability of each class.
+Classifier = Callable[[list[float]], Union[Value, Sequence[Value], Sequence[float]]]
+
+
+class InlineFigure(Figure):
+    """A matplotlib Figure that Jupyter shows as a PNG, even where pyplot was never imported."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+        return buffer.getvalue()
 
 # One colour per class, colour-blind friendly (matplotlib's tab10 start).
 CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
 
-def _save(figure: Figure, paths: Sequence[PathLike]) -> None:
-    """Write the figure to every path, making missing folders."""
+def _save(figure: Figure, paths: Paths) -> Figure:
+    """Write the figure to every path (none, one, or a list), making missing folders."""
+    if paths is None:
+        paths = []
+    elif isinstance(paths, (str, Path)):
+        paths = [paths]
     for path in paths:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(path, dpi=120, bbox_inches="tight")
+    return figure
+
+
+def _class_probabilities(model: Classifier) -> Callable[[list[float]], Sequence[float]]:
+    """A function giving each class's probability at a point, from a model or such a function.
+
+    A model's logit Value z becomes [1 − σ(z), σ(z)]; a list of logits, their softmax.
+    """
+    def probabilities(point: list[float]) -> Sequence[float]:
+        output = model(point)
+        if isinstance(output, Value) or (isinstance(output, (list, tuple)) and output
+                                         and isinstance(output[0], Value)):
+            return output_probabilities(output)  # type: ignore[arg-type]
+        return output  # type: ignore[return-value]  # already probabilities
+
+    return probabilities
 
 
 def _colour(k: int) -> str:
     return CLASS_COLOURS[k % len(CLASS_COLOURS)]
 
 
-def plot_decision_boundary(probabilities: Callable[[list[float]], Sequence[float]],
-                           X: Sequence[Sequence[float]], y: Sequence[int],
-                           paths: Sequence[PathLike], title: str = "",
-                           resolution: int = 80) -> None:
+def plot_decision_boundary(model: Classifier, X: Sequence[Sequence[float]],
+                           y: Sequence[int], path: Paths = None, title: str = "",
+                           resolution: int = 80) -> Figure:
     """Shade where the model predicts each class, draw the boundaries, and plot the data on top.
 
-    `probabilities([x1, x2])` returns the model's probability of each class.
-    The model is asked on a `resolution` x `resolution` grid around the data.
+    `model([x1, x2])` gives a logit Value (two classes, σ), a list of logits
+    (softmax), or the probability of each class. The model is asked on a
+    `resolution` x `resolution` grid around the data. Returns the Figure
+    (Jupyter shows it); `path` saves it too (a path or a list of them).
     """
+    probabilities = _class_probabilities(model)
     x1s = [point[0] for point in X]
     x2s = [point[1] for point in X]
     pad1 = 0.15 * (max(x1s) - min(x1s) or 1.0)
@@ -52,7 +94,7 @@ def plot_decision_boundary(probabilities: Callable[[list[float]], Sequence[float
     grid = [[list(probabilities([a, b])) for a in grid1] for b in grid2]
     classes = max(len(grid[0][0]), max(y) + 1)
 
-    figure = Figure(figsize=(6, 5.2))
+    figure = InlineFigure(figsize=(6, 5.2))
     axes = figure.add_subplot()
     for k in range(len(grid[0][0])):
         # Class k wins where its probability beats every other class's: margin > 0.
@@ -71,17 +113,24 @@ def plot_decision_boundary(probabilities: Callable[[list[float]], Sequence[float
     axes.set_title(title or "Decision boundary")
     axes.legend(loc="best", fontsize=8, framealpha=0.9)
     axes.set_aspect("equal", adjustable="box")
-    _save(figure, paths)
+    return _save(figure, path)
 
 
-def plot_loss_curve(losses: Sequence[float], accuracies: Sequence[float],
-                    paths: Sequence[PathLike], title: str = "") -> None:
-    """Loss (left) and accuracy (right) after each training step."""
+def plot_loss_curve(losses: Sequence[float], accuracies: Optional[Sequence[float]] = None,
+                    path: Paths = None, title: str = "") -> Figure:
+    """Loss after each training step, with the accuracy beside it when given; returns the Figure.
+
+    `history.losses` and `history.accuracies` from fit() fit straight in;
+    `path` saves it too (a path or a list of them).
+    """
     if not losses:
         raise ValueError("plot_loss_curve() needs at least one step's loss")
     steps = range(1, len(losses) + 1)
-    figure = Figure(figsize=(9, 3.6))
-    left, right = figure.subplots(1, 2)
+    figure = InlineFigure(figsize=(9, 3.6) if accuracies is not None else (5.5, 3.6))
+    if accuracies is None:
+        left = figure.subplots()
+    else:
+        left, right = figure.subplots(1, 2)
     left.plot(steps, losses, color=_colour(0), linewidth=1.5)
     if min(losses) > 0.0 and max(losses) / min(losses) > 20:
         left.set_yscale("log")  # a loss falling over decades reads better on a log axis
@@ -89,16 +138,17 @@ def plot_loss_curve(losses: Sequence[float], accuracies: Sequence[float],
     left.set_ylabel("loss")
     left.set_title("Training loss")
     left.grid(True, alpha=0.3)
-    right.plot(steps, [100.0 * a for a in accuracies], color=_colour(2), linewidth=1.5)
-    right.set_ylim(0, 102)
-    right.set_xlabel("step")
-    right.set_ylabel("accuracy (%)")
-    right.set_title("Training accuracy")
-    right.grid(True, alpha=0.3)
+    if accuracies is not None:
+        right.plot(steps, [100.0 * a for a in accuracies], color=_colour(2), linewidth=1.5)
+        right.set_ylim(0, 102)
+        right.set_xlabel("step")
+        right.set_ylabel("accuracy (%)")
+        right.set_title("Training accuracy")
+        right.grid(True, alpha=0.3)
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    _save(figure, paths)
+    return _save(figure, path)
 
 
 def _linspace(start: float, stop: float, count: int) -> list[float]:

@@ -10,6 +10,8 @@ and grad cell blank, then steps through
     the node feeds several others (lecture §6, "two paths").
 Prev/next buttons, the arrow keys and a slider move between steps. The file is
 self-contained (the SVG, script and styles are inline), so it opens offline.
+Without a path, `walkthrough(root)` returns the page for Jupyter to show inline,
+in a frame of its own.
 
 The numbers are computed here from `data` and `local_grads`, exactly as
 `backward()` computes them, so the page is right even if backward() was never
@@ -22,17 +24,19 @@ import html
 import json
 import re
 from pathlib import Path
-from typing import Iterable, Optional, Union
+from typing import Iterable, Optional, Union, overload
 
 from tinygrad_edu.engine import DOT, Value, topological_order
 from tinygrad_edu.viz.dot import MAX_NODES, draw_dot, format_number, node_role
-from tinygrad_edu.viz.renderer import render_source, write_atomically
+from tinygrad_edu.viz.notebook import FramedPage, png_options
+from tinygrad_edu.viz.renderer import find_renderer, render_source, write_atomically
 
 ORDINALS = ("1st", "2nd", "3rd")
 # n-ary ops with more operands than this are summarised instead of written out in full.
 MAX_OPERANDS_SHOWN = 6
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _SLOT = re.compile(r"\{\{([A-Z]+)\}\}")
+_SVG_HEIGHT = re.compile(r'<svg width="[\d.]+pt" height="([\d.]+)pt"')
 LEAF_KINDS = {
     "input": "an input: its value is given",
     "parameter": "a parameter: its value is the network's current weight",
@@ -41,9 +45,35 @@ LEAF_KINDS = {
 }
 
 
-def walkthrough(root: Value, path: Union[str, Path], **options) -> Path:
-    """Write the step-by-step HTML page for the graph of `root` to `path`; return the path."""
-    return write_atomically(path, walkthrough_html(root, **options))
+@overload
+def walkthrough(root: Value, path: None = None, **options) -> FramedPage: ...
+@overload
+def walkthrough(root: Value, path: Union[str, Path], **options) -> Path: ...
+def walkthrough(root: Value, path: Union[str, Path, None] = None,
+                **options) -> Union[FramedPage, Path]:
+    """The step-by-step page for the graph of `root`: written to `path` (the path is returned),
+    or, without a path, returned for Jupyter to show inline in a frame of its own."""
+    page = walkthrough_html(root, **options)
+    if path is not None:
+        return write_atomically(path, page)
+    svg_height = _SVG_HEIGHT.search(page)
+    # Room for the controls and the step's explanation above the graph; the page then
+    # sets the frame to its real height, which depends on the cell's width.
+    height = 230 + (round(float(svg_height.group(1)) * 4 / 3) if svg_height else 300)
+    title = options.get("title") or f"Forward and backward through {root.label or 'the output'}"
+    picture, width = _still_picture(root, options)
+    return FramedPage(page, title, height=min(height, 900), picture=picture,
+                      picture_width=width)
+
+
+def _still_picture(root: Value, options: dict) -> tuple[bytes, int]:
+    """A PNG of the graph as it is, and its width in CSS px: what an untrusted notebook shows
+    in place of the page, since it removes frames."""
+    source = draw_dot(root, rankdir=options.get("rankdir", "LR"), show_local_grads=True,
+                      parameters=options.get("parameters"),
+                      max_nodes=options.get("max_nodes", MAX_NODES)).source
+    png_command, size = png_options(render_source(source, "svg").decode("utf-8"))
+    return render_source(source, "png", command=[*find_renderer(), *png_command]), size["width"]
 
 
 def walkthrough_html(

@@ -74,10 +74,30 @@ function render(step) {
   document.getElementById("slider").value = step;
   document.getElementById("prev").disabled = step === 0;
   document.getElementById("next").disabled = step === LAST;
-  if (current >= 0) {
-    cells[current].group.scrollIntoView({block: "nearest", inline: "nearest"});
-  }
+  if (current >= 0) reveal(cells[current].group);
   window.currentStep = step;
+}
+
+// Scroll just enough to show the step's node. In a page of its own that may scroll the window;
+// in a notebook's frame only the graph's own box scrolls, never the notebook around it.
+function reveal(element) {
+  if (window.self === window.top) {
+    element.scrollIntoView({block: "nearest", inline: "nearest"});
+    return;
+  }
+  const graph = document.getElementById("graph");
+  const box = element.getBoundingClientRect(), view = graph.getBoundingClientRect();
+  if (box.left < view.left) graph.scrollLeft -= view.left - box.left + 20;
+  else if (box.right > view.right) graph.scrollLeft += box.right - view.right + 20;
+}
+
+// Inside a notebook's frame (same origin), make the frame as tall as the page, and keep it so
+// when the cell's width changes the graph's height.
+if (window.frameElement) {
+  const fitFrame = () => {
+    window.frameElement.style.height = document.body.scrollHeight + 2 + "px";
+  };
+  new ResizeObserver(fitFrame).observe(document.body);
 }
 
 // Small graphs are scaled to the window; big ones keep their size, so the text stays legible.

@@ -1,0 +1,127 @@
+"""An executed notebook, exported to HTML as a student would share it, in a real browser.
+
+The lecture notebook is run through a kernel, exported with nbconvert's lab
+template (the page JupyterLab would show), and opened in headless Chromium at
+1,200 px: the lecture graph must fit the page, and the step-by-step frame must
+step with its buttons and keys without touching the page around it.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+from chromium import browser  # noqa: F401 - the fixture
+from lecture import lecture_graph
+from notebook_runs import executed
+
+from tinygrad_edu import Value, viz
+from tinygrad_edu.viz.notebook import MIN_SCALE
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PAGE_WIDTH = 1200
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """The executed lecture notebook as one HTML file."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(
+        executed("01_computation_graph"))
+    path = tmp_path_factory.mktemp("export") / "01_computation_graph.html"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def open_page(browser):  # noqa: F811 - the fixture imported above
+    """Open a file at 1,200 px, offline (the template's CDN scripts are refused at once);
+    fail the test on any script error."""
+    errors = []
+    page = browser.new_page(viewport={"width": PAGE_WIDTH, "height": 900})
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.route("**/*", lambda route: route.continue_()
+               if route.request.url.startswith(("file:", "data:", "about:")) else route.abort())
+
+    def open_(path):
+        page.goto(path.as_uri())
+        return page
+
+    yield open_
+    page.close()
+    assert errors == []
+
+
+def right_edge_of_box(svg: str, label: str) -> float:
+    """How far right, in the SVG's viewBox units, the box labelled `label` reaches."""
+    root = ET.fromstring(svg.encode("utf-8"))
+    graph = root.find(f"{SVG}g")
+    shift = float(re.search(r"translate\(([-\d.]+)", graph.get("transform")).group(1))
+    for node in graph.iter(f"{SVG}g"):
+        texts = [text.text for text in node.iter(f"{SVG}text")]
+        if node.get("class") == "node" and texts and texts[0] == label:
+            xs = [float(x) for element in node.iter() for x in
+                  re.findall(r"([-\d.]+),[-\d.]+", element.get("points", ""))]
+            return shift + max(xs)
+    raise AssertionError(f"no box labelled {label!r} in the drawing")
+
+
+def test_the_lecture_graph_fits_a_1200_px_page(open_page, exported, tmp_path):
+    page = open_page(exported)
+    # nbconvert, like JupyterLab, shows an SVG output as an <img> of it.
+    image = page.locator(".celltag_lecture-graph .jp-RenderedSVG img")
+    svg = base64.b64decode(image.get_attribute("src").split(",", 1)[1]).decode("utf-8")
+    view_width = float(ET.fromstring(svg.encode("utf-8")).get("viewBox").split()[2])
+    box = image.bounding_box()
+    visible = page.evaluate("document.documentElement.clientWidth")
+    scale = box["width"] / view_width  # CSS px per point, as drawn
+    right_of_L = box["x"] + scale * right_edge_of_box(svg, "L")
+    page.screenshot(path=str(tmp_path / "lecture_graph_cell.png"))
+    assert 0 <= box["x"] and right_of_L <= box["x"] + box["width"] <= visible <= PAGE_WIDTH
+    assert scale * 72 / 96 >= MIN_SCALE  # scaled down, but no further than stays readable
+    assert page.evaluate("document.documentElement.scrollWidth") <= visible  # no sideways scroll
+
+
+def test_the_inline_walkthrough_steps_with_its_buttons_and_keys(open_page, exported):
+    page = open_page(exported)
+    element = page.locator(".celltag_walkthrough iframe")
+    frame = page.frame_locator(".celltag_walkthrough iframe")
+    assert frame.locator("#counter").text_content() == "step 0 of 12"
+    frame.locator("#next").click()
+    frame.locator("#next").click()
+    assert frame.locator("#counter").text_content() == "step 2 of 12"
+    assert frame.locator("#step-title").text_content() == "d = b * 2"
+    page.keyboard.press("End")  # the focus is in the frame: its keys work there
+    assert frame.locator("#counter").text_content() == "step 12 of 12"
+    assert frame.locator("#step-title").text_content() == "∂L/∂b = -4.0000"
+    frame.locator("#prev").click()
+    assert frame.locator("#counter").text_content() == "step 11 of 12"
+    # The frame grew to its page, and the page's styles stayed inside it.
+    inner_height = frame.locator("body").evaluate("body => body.scrollHeight")
+    assert element.bounding_box()["height"] >= inner_height
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") \
+        != "rgb(250, 250, 250)"  # the walkthrough's own background
+
+
+def test_two_walkthroughs_on_one_page_each_keep_their_own_step(open_page, tmp_path):
+    x = Value(0.5, label="x")
+    square = x * x
+    square.label = "s"
+    frames = [viz.walkthrough(lecture_graph()), viz.walkthrough(square)]
+    path = tmp_path / "two.html"
+    path.write_text("<!DOCTYPE html><html><body>" + "".join(
+        f"<div class='out'>{frame._repr_html_()}</div>" for frame in frames) + "</body></html>",
+        encoding="utf-8")
+    page = open_page(path)
+    first, second = (page.frame_locator(".out iframe").nth(i) for i in range(2))
+    for _ in range(3):
+        first.locator("#next").click()
+    second.locator("#next").click()
+    page.keyboard.press("ArrowRight")  # goes to the frame clicked last
+    assert first.locator("#counter").text_content() == "step 3 of 12"
+    assert second.locator("#counter").text_content() == "step 2 of 4"

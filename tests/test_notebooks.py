@@ -1,0 +1,99 @@
+"""The lecture as notebooks: each runs top to bottom in a real kernel and shows what it should.
+
+Cells are tagged with what they must show: `graph` (a drawing, as SVG and as
+PNG so a saved notebook keeps a picture), `plot` (a matplotlib figure, as
+PNG), `walkthrough` (the step-by-step page in a frame) and `progress` (fit's
+bar, a widget whose saved text is the finished bar).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from notebook_runs import NOTEBOOKS, executed, mime_types, stored, tagged_cells
+
+pytestmark = pytest.mark.slow
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+LECTURE_PARTS = ["01_computation_graph", "02_two_paths", "03_logistic_and_softmax_regression",
+                 "04_mlp_classifier", "05_language_model"]
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+def test_there_is_a_notebook_for_every_part_of_the_lecture():
+    assert NOTEBOOKS == LECTURE_PARTS
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebooks_are_stored_without_outputs(name):
+    for cell in stored(name).cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_the_readme_links_every_notebook(name):
+    assert f"(notebooks/{name}.ipynb)" in README.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_top_to_bottom_without_errors_or_warnings(name):
+    notebook = executed(name)  # raises CellExecutionError, naming the cell, on any error
+    outputs = [output for cell in notebook.cells for output in cell.get("outputs", [])]
+    assert [output for output in outputs if output.output_type == "error"] == []
+    # Nothing on stderr: no warnings, and no text progress bar redrawn line after line.
+    assert [output.text for output in outputs
+            if output.output_type == "stream" and output.name == "stderr"] == []
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_graph_comes_as_svg_and_png(name):
+    for cell in tagged_cells(executed(name), "graph"):
+        assert {"image/svg+xml", "image/png"} <= mime_types(cell), cell.source
+        svg = next(output.data["image/svg+xml"] for output in cell.outputs
+                   if "image/svg+xml" in output.get("data", {}))
+        # Fitted to the cell: natural size, the cell's width, or the smallest readable size.
+        assert re.search(r'<svg (width="(100%|[\d.]+pt)" style="[^"]*max-width'
+                         r'|width="\d+px" height="\d+px")', svg)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_plot_is_shown_as_a_png(name):
+    for cell in tagged_cells(executed(name), "plot"):
+        assert "image/png" in mime_types(cell), cell.source
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_walkthrough_is_a_framed_page(name):
+    for cell in tagged_cells(executed(name), "walkthrough"):
+        html = next(output.data["text/html"] for output in cell.outputs
+                    if "text/html" in output.get("data", {}))
+        assert html.startswith("<iframe srcdoc=") and "&lt;svg" in html
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_the_progress_bar_is_a_widget_that_saves_as_one_finished_line(name):
+    for cell in tagged_cells(executed(name), "progress"):
+        bars = [output.data for output in cell.outputs if WIDGET in output.get("data", {})]
+        assert bars, cell.source
+        for bar in bars:
+            text = bar["text/plain"]
+            assert "\n" not in text and re.search(r"100%.*(\d+)/\1 ", text), text
+
+
+def test_every_kind_of_picture_is_checked_somewhere():
+    tags = {tag for name in NOTEBOOKS for cell in stored(name).cells
+            for tag in cell.metadata.get("tags", [])}
+    assert {"graph", "plot", "walkthrough", "progress", "lecture-graph"} <= tags
+
+
+def test_the_lecture_notebook_computes_the_lecture_numbers_by_hand():
+    notebook = executed("01_computation_graph")
+    printed = "".join(output.get("text", "") for cell in notebook.cells
+                      for output in cell.get("outputs", []))
+    assert "forward: d = 2.0, e = 5.0, L = -10.0" in printed
+    assert "∂L/∂c = 5.0, ∂L/∂e = -2.0" in printed
+    assert "∂L/∂a = -2.0, ∂L/∂d = -2.0, ∂L/∂b = -4.0" in printed
+    assert any("L._backward()" in cell.source for cell in notebook.cells)

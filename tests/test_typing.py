@@ -1,0 +1,86 @@
+"""A user's code that follows the README type-checks clean under mypy, with the shipped py.typed.
+
+Every Python example of the README (the REPL examples and the code blocks)
+becomes one module, and mypy checks them all against the package as pip would
+install it: a folder laid out like site-packages (tinygrad_edu, with viz and
+demos inside it, as setup.cfg maps them), with py.typed in it.
+"""
+
+from __future__ import annotations
+
+import doctest
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+# How setup.cfg maps the repository's folders into the one installed package.
+INSTALLED_AS = {"tinygrad_edu": ROOT / "tinygrad_edu", "tinygrad_edu/viz": ROOT / "viz",
+                "tinygrad_edu/demos": ROOT / "demos"}
+
+
+def readme_examples() -> list[str]:
+    """The README's Python as modules: its REPL examples as one (doctest runs them in one
+    namespace, in order), and each ```python code block as one of its own."""
+    text = README.read_text(encoding="utf-8")
+    session, examples = [], []
+    for block in re.findall(r"```python\n(.*?)```", text, flags=re.S):
+        if ">>>" in block:
+            parsed = doctest.DocTestParser().get_examples(block)
+            session.extend(example.source for example in parsed)
+        else:
+            examples.append(block)
+    return ["".join(session), *examples]
+
+
+def installed_layout(folder: Path) -> Path:
+    """A site-packages-like folder of links to the package's files; returns it."""
+    for target, source in INSTALLED_AS.items():
+        (folder / target).mkdir(parents=True, exist_ok=True)
+        for path in source.iterdir():
+            if path.suffix in (".py", ".typed"):
+                (folder / target / path.name).symlink_to(path)
+    return folder
+
+
+def test_the_readme_has_examples_using_the_notebook_api():
+    code = "\n".join(readme_examples())
+    for name in ("viz.draw_dot", "viz.walkthrough", "fit(", "viz.plot_decision_boundary"):
+        assert name in code
+
+
+def test_readme_examples_type_check_clean(tmp_path):
+    site = installed_layout(tmp_path / "site")
+    assert (site / "tinygrad_edu" / "py.typed").exists()
+    files = []
+    for index, source in enumerate(readme_examples()):
+        files.append(tmp_path / f"readme_example_{index}.py")
+        files[-1].write_text(source, encoding="utf-8")
+    finished = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-error-summary", "--follow-imports=silent",
+         "--cache-dir", str(tmp_path / "cache"), *map(str, files)],
+        capture_output=True, text=True, env={**os.environ, "MYPYPATH": str(site)}, check=False)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+
+
+def test_mypy_would_catch_a_wrong_type(tmp_path):
+    """The check above can fail: a loss given a list where a Value belongs is an error."""
+    site = installed_layout(tmp_path / "site")
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text("from tinygrad_edu.losses import binary_cross_entropy_with_logits\n"
+                     "from tinygrad_edu.nn import MLP\n"
+                     "model = MLP(2, [4, 3])\n"
+                     "binary_cross_entropy_with_logits(model.outputs([1.0, 2.0]), 1)\n",
+                     encoding="utf-8")
+    finished = subprocess.run(
+        [sys.executable, "-m", "mypy", "--follow-imports=silent",
+         "--cache-dir", str(tmp_path / "cache"), str(wrong)],
+        capture_output=True, text=True, env={**os.environ, "MYPYPATH": str(site)}, check=False)
+    assert finished.returncode == 1 and "arg-type" in finished.stdout, finished.stdout
