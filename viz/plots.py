@@ -3,16 +3,20 @@
 Drawn with matplotlib's object-oriented API on a plain `Figure`, which saves
 through the Agg (PNG) and SVG backends and never opens a window, so it works
 on a server or in a test. Each function writes one picture to every path it
-is given, the format taken from the suffix (`.png`, `.svg`, `.pdf`).
+is given, the format taken from the suffix (`.png`, `.svg`, `.pdf`), each file
+atomically: all are drawn first, then renamed into place.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Callable, Sequence, Union
 
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+
+from tinygrad_edu.viz.renderer import write_all_atomically
 
 PathLike = Union[str, Path]
 
@@ -22,11 +26,16 @@ CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 
 
 def _save(figure: Figure, paths: Sequence[PathLike]) -> None:
-    """Write the figure to every path, making missing folders."""
-    for path in paths:
-        path = Path(path)
+    """Write the figure to every path, making missing folders; each file appears whole or not."""
+    pictures = {}
+    for path in map(Path, paths):
+        picture = io.BytesIO()
+        figure.savefig(picture, format=path.suffix[1:].lower() or None, dpi=120,
+                       bbox_inches="tight")
+        pictures[path] = picture.getvalue()
+    for path in pictures:
         path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=120, bbox_inches="tight")
+    write_all_atomically(pictures)
 
 
 def _colour(k: int) -> str:
