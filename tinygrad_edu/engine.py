@@ -525,7 +525,10 @@ def _nary_node(data: float, primitive: Primitive, edges: tuple,
 def describe_operation(primitive: Primitive, inputs: Sequence[Value],
                        constant: Optional[float]) -> str:
     """Words for an operation that failed, e.g. `1e+308 * 10` or `exp(1000.0)`."""
-    return primitive.formula([repr(child.data) for child in inputs], constant)
+    operands = [repr(child.data) for child in inputs]
+    if len(operands) > 6:  # one line, however many operands: the first few and a count
+        operands = operands[:3] + [f"... {len(operands)} operands in all"]
+    return primitive.formula(operands, constant)
 
 
 def _describe(node: Value) -> str:
