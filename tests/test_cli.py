@@ -37,3 +37,22 @@ def test_python_dash_m_runs_the_same_command(tmp_path):
                             capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "dL/db = dL/de * de/dd * dd/db = -2 * 1 * 2 = -4" in result.stdout
+
+
+def test_version_and_the_demo_list(capsys):
+    import pytest
+
+    from tinygrad_edu import __version__
+    from tinygrad_edu.cli.demo import available_demos
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"tinygrad-edu {__version__}"
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    listing = capsys.readouterr().out
+    demos = available_demos()
+    assert {"computation_graph", "higher_order", "backprop_order", "two_paths"} <= set(demos)
+    for name, summary in demos.items():
+        assert summary, f"demos/{name}.py needs a docstring whose first line says what it shows"
+        assert f"{name}  " in listing and summary in listing

@@ -18,7 +18,7 @@ from tinygrad_edu.nn import Neuron
 
 DEMOS = Path(__file__).resolve().parent.parent / "demos"
 NAMES = ("computation_graph", "two_paths", "logistic_regression", "softmax_regression",
-         "two_layer_mlp", "ffnn_language_model")
+         "two_layer_mlp", "ffnn_language_model", "higher_order", "backprop_order")
 
 
 def load(name):
@@ -60,6 +60,7 @@ def test_a_bad_argument_exits_2_with_one_line(name, capsys):
     ("softmax_regression", ["--steps", "-5"], "--steps must be 0 or more, got -5"),
     ("two_layer_mlp", ["--hidden", "0"], "--hidden must be between 1 and 64, got 0"),
     ("ffnn_language_model", ["--epochs", "0"], "--epochs must be at least 1, got 0"),
+    ("higher_order", ["--lr", "0"], "--lr must be a finite number > 0, got 0.0"),
 ])
 def test_a_bad_value_names_the_option_and_the_value(name, argv, message, capsys):
     with pytest.raises(SystemExit) as stop:
@@ -209,3 +210,26 @@ def test_two_layer_mlp_forward_follows_the_lecture_and_dl_dz2_is_a2_minus_y():
     assert nodes["z2"][0].data == pytest.approx(model([0.3, -0.7]).data, rel=1e-15)
     largest, checked = demo.check_output_gradient(model, [[0.3, -0.7], [1.0, 0.2]], [1, 0])
     assert checked == 2 and largest <= 1e-12
+
+
+# ------------------------------------------------------------ higher_order
+def test_higher_order_checks_second_derivatives_and_the_hessian(tmp_path, capsys):
+    result = load("higher_order").main(["--out", str(tmp_path)])
+    assert result["tanh_error"] <= 1e-12 and result["hessian_error"] <= 1e-12
+    assert result["agrees"] and is_svg(result["picture"])
+    newton, descent = result["newton_losses"], result["descent_losses"]
+    assert newton[0] == descent[0] == pytest.approx(math.log(2))  # θ = 0: σ = 1/2 everywhere
+    assert all(later <= earlier for earlier, later in zip(newton, newton[1:]))
+    assert newton[-1] < descent[-1]
+    assert abs(newton[-1] - newton[-2]) < 1e-6  # Newton has converged; descent has not
+    assert "check: second derivatives match" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------- backprop_order
+def test_backprop_order_shows_naive_recursion_wrong_and_the_order_right(tmp_path, capsys):
+    result = load("backprop_order").main(["--out", str(tmp_path)])
+    assert result["naive"] == 8.0 and result["ordered"] == result["backward"] == 4.0
+    assert result["agrees"]
+    out = capsys.readouterr().out
+    assert out.index("naive recursion:") < out.index("reverse topological order:")
+    assert "<svg" in result["page"].read_text(encoding="utf-8")

@@ -14,7 +14,7 @@ import tinygrad_edu
 import tinygrad_edu.nn
 from tinygrad_edu import Value
 from tinygrad_edu.data import make_moons
-from tinygrad_edu.nn import MLP, Embedding, Layer, Neuron
+from tinygrad_edu.nn import MLP, Embedding, Layer, Module, Neuron
 
 
 def test_a_neuron_computes_w_dot_x_plus_b_as_one_node_then_the_activation():
@@ -233,3 +233,26 @@ def test_an_embedding_index_out_of_range_is_a_value_error():
 def test_an_embedding_is_seeded_like_the_mlp():
     assert [p.data for p in Embedding(4, 2, seed=1).parameters()] == \
            [p.data for p in Embedding(4, 2, seed=1).parameters()]
+
+
+def test_micrograds_nonlin_spelling_picks_relu_or_linear():
+    assert Neuron(3, nonlin=True, seed=0).activation == "relu"
+    assert Neuron(3, nonlin=False, seed=0).activation == "linear"
+    assert Layer(2, 4, nonlin=False, seed=0).neurons[0].activation == "linear"
+    with pytest.raises(TypeError, match="nonlin must be True .* got str: 'yes'"):
+        Neuron(3, nonlin="yes")
+
+
+def test_a_module_of_your_own_finds_its_parameters_from_its_attributes():
+    class Residual(Module):
+        def __init__(self):
+            self.inner = Layer(2, 2, seed=0)
+            self.scale = Value(0.5)
+            self.sizes = [2, 2]  # numbers are not parameters
+            self._cache = [Value(9.0)]  # private attributes are not either
+
+    block = Residual()
+    names = [name for name, _ in block.named_parameters()]
+    assert names == ["inner.neurons.0.w.0", "inner.neurons.0.w.1", "inner.neurons.0.b",
+                     "inner.neurons.1.w.0", "inner.neurons.1.w.1", "inner.neurons.1.b", "scale"]
+    assert block.parameters() == [p for _, p in block.named_parameters()]

@@ -187,3 +187,13 @@ def test_walkthrough_respects_max_nodes():
     total = value_sum([Value(float(i)) for i in range(50)])
     with pytest.raises(ValueError, match="max_nodes=20"):
         walkthrough_html(total, max_nodes=20)
+
+
+def test_a_label_that_looks_like_a_template_slot_is_shown_as_it_is():
+    x = Value(2.0, label="{{SVG}}")
+    y = x * 3
+    y.label = "{{DATA}}"
+    page = walkthrough_html(y)
+    assert page.count("<svg") == 1  # the SVG went in once, where its slot is
+    assert "{{SVG}}" in page and "{{DATA}}" in page  # the labels, untouched
+    assert page_data(page)["nodes"][-1]["label"] == "{{DATA}}"

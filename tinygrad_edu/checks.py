@@ -17,8 +17,9 @@ Kinds = Union[type, tuple]
 
 
 def require_type(value: Any, name: str, kinds: Kinds, description: str) -> None:
-    """TypeError unless `value` is an instance of `kinds`; a bool never counts as a number."""
-    if isinstance(value, bool) or not isinstance(value, kinds):
+    """TypeError unless `value` is an instance of `kinds` (a bool only where bool is named)."""
+    named = kinds if isinstance(kinds, tuple) else (kinds,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in named):
         raise TypeError(f"{name} must be {description}, got {type(value).__name__}: {value!r}")
 
 

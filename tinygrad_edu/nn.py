@@ -53,6 +53,14 @@ def _check_activation(activation: str) -> str:
     return activation
 
 
+def _activation_or_nonlin(activation: str, nonlin: Optional[bool]) -> str:
+    """micrograd's spelling: nonlin=True is a ReLU unit, nonlin=False a linear one."""
+    if nonlin is None:
+        return activation
+    require_type(nonlin, "nonlin", bool, "True (ReLU) or False (linear), micrograd's spelling")
+    return "relu" if nonlin else "linear"
+
+
 # What a module is made of: parameters (Values), other modules, and lists of either.
 Member = Union[Value, "Module", Sequence]
 
@@ -84,7 +92,12 @@ class Module:
         """Every parameter Value, in the same order as named_parameters()."""
         found: list[Value] = []
         for _, member in self.members():
-            _collect(member, found)
+            if type(member) is Value:  # the common cases first: optimizers call this often
+                found.append(member)
+            elif type(member) is list and type(member[0]) is Value:
+                found += member
+            else:
+                _collect(member, found)
         return found
 
     def zero_grad(self) -> None:
@@ -101,15 +114,20 @@ class Module:
 class Neuron(Module):
     """One unit y = g(w·x + b): weights drawn uniformly from [-1, 1], bias 0 (as in micrograd)."""
 
-    def __init__(self, nin: int, activation: str = "relu", seed: Seed = None) -> None:
+    def __init__(self, nin: int, activation: str = "relu", seed: Seed = None, *,
+                 nonlin: Optional[bool] = None) -> None:
         self.nin = whole_number(nin, "nin (the number of inputs)", 1)
+        activation = _activation_or_nonlin(activation, nonlin)
         self.activation = _check_activation(activation)
         self._activate = ACTIVATIONS[activation]
         draw = _generator(seed).uniform
-        # Its parameters, in micrograd's order: the weights `w.0`, `w.1`, ..., then the bias `b`.
         self.w = [Value(draw(-1, 1)) for _ in range(self.nin)]
         self.b = Value(0.0)
         self._label_parameters()
+
+    def members(self) -> list[tuple[str, Member]]:
+        """The weights `w.0`, `w.1`, ..., then the bias `b` (micrograd's order)."""
+        return [("w", self.w), ("b", self.b)]
 
     def __call__(self, x: Sequence[Union[Value, float]]) -> Value:
         if len(x) != self.nin:
@@ -124,8 +142,10 @@ class Neuron(Module):
 class Layer(Module):
     """`nout` neurons that all read the same `nin` inputs: the lecture's h = g(Wx + b)."""
 
-    def __init__(self, nin: int, nout: int, activation: str = "relu", seed: Seed = None) -> None:
+    def __init__(self, nin: int, nout: int, activation: str = "relu", seed: Seed = None, *,
+                 nonlin: Optional[bool] = None) -> None:
         whole_number(nout, "nout (the number of neurons)", 1)
+        activation = _activation_or_nonlin(activation, nonlin)
         generator = _generator(seed)  # one generator for all neurons, drawn in order
         self.neurons = [Neuron(nin, activation, generator) for _ in range(nout)]
         self._label_parameters()

@@ -20,8 +20,8 @@ from tinygrad_edu.cli.arguments import UsageError
 DEMOS_DIR = Path(tinygrad_edu.demos.__file__).resolve().parent
 
 # Demos fast enough to run one after another when `tinygrad-edu demo` has no name.
-QUICK_DEMOS = ("computation_graph", "two_paths", "logistic_regression", "softmax_regression",
-               "two_layer_mlp", "train_classifier")
+QUICK_DEMOS = ("computation_graph", "backprop_order", "two_paths", "logistic_regression",
+               "softmax_regression", "two_layer_mlp", "train_classifier", "higher_order")
 
 
 def available_demos() -> dict[str, str]:

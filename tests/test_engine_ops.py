@@ -1,0 +1,249 @@
+"""The table of primitives, one node's chain-rule step (`_backward`), and ops of your own.
+
+Every op of the engine is an entry of `engine.PRIMITIVES`. These tests walk the
+table, so a new op without a derivative rule, a printer, a strategy in
+`tinygrad_edu.testing` or a builder here fails loudly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lecture import lecture_graph
+
+from tinygrad_edu import Value, engine, gradcheck, topological_order, viz
+from tinygrad_edu.testing import OPS, _operand_plans, expressions
+
+# One way to build a node of each primitive from inputs drawn in its domain, off its kink:
+# (builder, the range of each input).
+WIDE, POSITIVE = (-3.0, 3.0), (0.2, 3.0)
+AWAY = (0.25, 3.0)  # away from 0 on either side: drawn like this, then given a random sign
+BUILDERS = {
+    engine.ADD: (lambda a, b: a + b, [WIDE, WIDE]),
+    engine.ADD_CONSTANT: (lambda a: a + 2.5, [WIDE]),
+    engine.SUB: (lambda a, b: a - b, [WIDE, WIDE]),
+    engine.SUB_CONSTANT: (lambda a: a - 2.5, [WIDE]),
+    engine.RSUB_CONSTANT: (lambda a: 2.5 - a, [WIDE]),
+    engine.MUL: (lambda a, b: a * b, [WIDE, WIDE]),
+    engine.MUL_CONSTANT: (lambda a: a * -1.5, [WIDE]),
+    engine.DIV: (lambda a, b: a / b, [WIDE, AWAY]),
+    engine.DIV_CONSTANT: (lambda a: a / 4.0, [WIDE]),
+    engine.RDIV_CONSTANT: (lambda a: 2.0 / a, [AWAY]),
+    engine.POW: (lambda a, b: a ** b, [POSITIVE, WIDE]),
+    engine.POW_CONSTANT: (lambda a: a ** 3, [WIDE]),
+    engine.RPOW_CONSTANT: (lambda a: 2.0 ** a, [WIDE]),
+    engine.NEG: (lambda a: -a, [WIDE]),
+    engine.EXP: (lambda a: a.exp(), [WIDE]),
+    engine.LOG: (lambda a: a.log(), [POSITIVE]),
+    engine.TANH: (lambda a: a.tanh(), [WIDE]),
+    engine.SIGMOID: (lambda a: a.sigmoid(), [WIDE]),
+    engine.RELU: (lambda a: a.relu(), [AWAY]),
+    engine.SUM: (lambda a, b, c: engine.sum([a, b, c]), [WIDE, WIDE, WIDE]),
+    engine.SUM_CONSTANT: (lambda a, b: engine.sum([a, b, 1.5]), [WIDE, WIDE]),
+    engine.MEAN: (lambda a, b, c: engine.mean([a, b, 2.0, c]), [WIDE, WIDE, WIDE]),
+    engine.DOT: (lambda a, b, c, d: engine.dot([a, b, 0.5], [c, 2.0, d], a), [WIDE] * 4),
+}
+
+
+def test_every_primitive_has_a_rule_a_printer_a_strategy_and_a_builder():
+    for primitive in engine.PRIMITIVES:
+        assert callable(primitive.derivatives), f"{primitive} has no derivative rule"
+        assert primitive in BUILDERS, f"{primitive} has no builder in this test"
+        assert primitive.name in OPS, f"{primitive} cannot be drawn by testing.expressions()"
+        _operand_plans(primitive.name)  # raises for an op the strategies do not know
+        arity = primitive.arity or 3
+        operands = [f"x{i}" for i in range(arity)]
+        constant = None if primitive.constant is None else 2.0
+        text = primitive.formula(operands, constant)
+        assert all(operand in text for operand in operands), text
+        assert primitive.display(constant)
+
+
+def test_every_builder_makes_a_node_of_its_primitive():
+    for primitive, (build, ranges) in BUILDERS.items():
+        node = build(*[Value(0.5 * (low + high) + 0.1) for low, high in ranges])
+        assert node.primitive is primitive
+
+
+@st.composite
+def built_nodes(draw):
+    """A node of a random primitive, built at random points of its domain."""
+    primitive = draw(st.sampled_from(engine.PRIMITIVES))
+    build, ranges = BUILDERS[primitive]
+    inputs = []
+    for low, high in ranges:
+        x = draw(st.floats(low, high))
+        if (low, high) == AWAY and draw(st.booleans()):
+            x = -x
+        inputs.append(Value(x))
+    return build(*inputs)
+
+
+@given(built_nodes())
+@settings(max_examples=300)
+def test_each_derivative_rule_gives_the_numbers_of_the_forward_pass(node):
+    rules = node.primitive.derivatives(node)
+    assert len(rules) == len(node.inputs)
+    for rule, local in zip(rules, node.local_grads):
+        value = rule.data if isinstance(rule, Value) else rule
+        assert value == pytest.approx(local, rel=1e-12, abs=1e-12)
+
+
+def test_the_op_string_is_unchanged_and_the_constant_is_exact():
+    x = Value(1.5)
+    assert [(node.op, node.constant) for node in (x * 2, 2 - x, x ** 0.5, 2 ** x, x + 0.001)] \
+        == [("*2", 2.0), ("2-", 2.0), ("**0.5", 0.5), ("2**", 2.0), ("+0.001", 0.001)]
+    assert (x + 0.1234567891).op == "+0.123457"  # display only: the constant stays exact
+    assert (x + 0.1234567891).constant == 0.1234567891
+    assert engine.sum([x, x, 3]).op == "sum+3" and engine.sum([x, x, 3]).constant == 3.0
+    assert x.primitive is None and x.constant is None and (x * x).constant is None
+
+
+# ------------------------------------------------------------------ _backward
+def test_the_micrograd_lectures_node_by_node_backprop_runs_with_the_import_swapped():
+    # The cells of micrograd's lecture, verbatim but for the import.
+    x1 = Value(2.0, label="x1")
+    x2 = Value(0.0, label="x2")
+    w1 = Value(-3.0, label="w1")
+    w2 = Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    x1w1 = x1 * w1
+    x1w1.label = "x1*w1"
+    x2w2 = x2 * w2
+    x2w2.label = "x2*w2"
+    x1w1x2w2 = x1w1 + x2w2
+    x1w1x2w2.label = "x1*w1 + x2*w2"
+    n = x1w1x2w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    o.grad = 1.0
+    o._backward()
+    assert n.grad == pytest.approx(0.5)  # 1 - tanh(n)² = 1 - 0.7071² = 0.5
+    n._backward()
+    assert (x1w1x2w2.grad, b.grad) == pytest.approx((0.5, 0.5))
+    b._backward()  # a leaf: nothing happens
+    x1w1x2w2._backward()
+    assert (x1w1.grad, x2w2.grad) == pytest.approx((0.5, 0.5))
+    x2w2._backward()
+    x1w1._backward()
+    assert o.data == pytest.approx(0.7071, abs=1e-4)
+    assert (x1.grad, w1.grad, x2.grad, w2.grad) == pytest.approx((-1.5, 1.0, 0.5, 0.0))
+
+
+def test_the_lectures_worked_example_node_by_node():
+    L = lecture_graph()
+    c, e = L.inputs
+    a, d = e.inputs
+    (b,) = d.inputs
+    L.grad = 1.0
+    L._backward()
+    assert (c.grad, e.grad) == (5.0, -2.0)  # ∂L/∂c = e = 5, ∂L/∂e = c = -2
+    e._backward()
+    assert (a.grad, d.grad) == (-2.0, -2.0)  # ∂L/∂a = ∂L/∂d = ∂L/∂e · 1
+    d._backward()
+    assert b.grad == -4.0  # ∂L/∂b = ∂L/∂d · ∂d/∂b = -2 · 2
+
+
+def test_backward_on_a_node_used_twice_adds_once_per_edge():
+    x = Value(3.0)
+    y = x * x
+    y.grad = 1.0
+    y._backward()
+    assert x.grad == 6.0
+    y._backward()  # nothing is reset: a second call adds again
+    assert x.grad == 12.0
+
+
+@given(expressions())
+@settings(max_examples=60)
+def test_backward_is_each_nodes_step_in_reverse_topological_order(expr):
+    by_hand = [Value(x) for x in expr.inputs]
+    root = expr(*by_hand)
+    root.grad = 1.0
+    for node in reversed(topological_order(root)):
+        node._backward()
+    automatic = [Value(x) for x in expr.inputs]
+    expr(*automatic).backward()
+    assert [v.grad for v in by_hand] == pytest.approx([v.grad for v in automatic], rel=1e-12)
+
+
+# ------------------------------------------------------------------ from_op
+def softplus(x: Value) -> Value:
+    """log(1 + e^x), an op of your own: its value and its local derivative σ(x)."""
+    return Value.from_op(math.log1p(math.exp(x.data)), [x], [1 / (1 + math.exp(-x.data))],
+                         op="softplus")
+
+
+def test_an_op_of_your_own_backpropagates_and_draws():
+    x = Value(0.5, label="x")
+    y = softplus(x) * 2
+    y.backward()
+    assert x.grad == pytest.approx(2 / (1 + math.exp(-0.5)), rel=1e-15)
+    node = y.inputs[0]
+    assert node.op == "softplus" and node.primitive.name == "softplus"
+    assert node.primitive.derivatives is None
+    assert node in topological_order(y)
+    source = viz.draw_dot(y, show_local_grads=True).source
+    assert "softplus" in source and f"{1 / (1 + math.exp(-0.5)):.4f}" in source
+
+
+def test_an_op_of_your_own_with_two_or_more_inputs():
+    a, b, c = Value(1.0), Value(2.0), Value(3.0)
+    product = Value.from_op(6.0, [a, b, c], [6.0, 3.0, 2.0], op="product3")
+    hypot = Value.from_op(math.hypot(1.0, 2.0), [a, b], [1 / math.sqrt(5), 2 / math.sqrt(5)],
+                          op="hypot")
+    (product + hypot).backward()
+    assert (a.grad, b.grad, c.grad) == pytest.approx((6 + 1 / 5 ** 0.5, 3 + 2 / 5 ** 0.5, 2.0))
+    assert product.inputs == (a, b, c) and product.local_grads == (6.0, 3.0, 2.0)
+
+
+def test_an_op_of_your_own_passes_gradcheck_and_joins_random_graphs():
+    assert gradcheck(softplus, [0.3]).passed
+
+    @given(expressions(ops=("+", "*", "tanh", softplus)))
+    @settings(max_examples=40)
+    def check(expr):
+        gradcheck(expr, expr.inputs)
+
+    check()
+
+
+@pytest.mark.parametrize("arguments, error, message", [
+    ((1.0, [Value(1.0)], [1.0, 2.0]), ValueError, "one number per input \\(1 inputs\\)"),
+    ((1.0, [2.0], [1.0]), TypeError, r"inputs\[0\] must be a Value, got float: 2.0"),
+    ((1.0, [], []), ValueError, "inputs must be a non-empty list"),
+    ((math.nan, [Value(1.0)], [1.0]), ValueError, "data must be a finite number, got nan"),
+    ((1.0, [Value(1.0)], [math.inf]), ValueError, r"local_grads\[0\] must be a finite number"),
+    ((1.0, [Value(1.0)], ["1"]), TypeError, r"local_grads\[0\] must be a real number"),
+])
+def test_bad_arguments_to_from_op_name_the_problem(arguments, error, message):
+    with pytest.raises(error, match=message):
+        Value.from_op(*arguments, op="mine")
+
+
+def test_an_op_of_your_own_needs_a_name_of_its_own():
+    with pytest.raises(ValueError, match="op must be a name of your own.*got 'tanh'"):
+        Value.from_op(0.5, [Value(1.0)], [1.0], op="tanh")
+    with pytest.raises(TypeError, match="op must be"):
+        Value.from_op(0.5, [Value(1.0)], [1.0], op=None)
+
+
+# ------------------------------------------------------------------ conveniences
+def test_star_import_leaves_the_builtin_sum_alone():
+    namespace: dict = {}
+    exec("from tinygrad_edu import *", namespace)  # the statement a student types
+    assert "sum" not in namespace and "Value" in namespace and "grad" in namespace
+    from tinygrad_edu import dot, mean  # still importable by name
+    from tinygrad_edu import sum as value_sum
+    assert value_sum is engine.sum and mean is engine.mean and dot is engine.dot
+
+
+def test_item_and_format_read_the_data():
+    v = Value(2.0 / 3.0, label="v")
+    assert v.item() == v.data
+    assert f"{v:.4f}" == "0.6667" and format(v, ".1e") == "6.7e-01"
+    assert f"{v}" == repr(v)
