@@ -113,3 +113,48 @@ def test_a_binary_file_is_refused_as_not_text(tmp_path):
     path.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
     with pytest.raises(ValueError, match="not a UTF-8 text file"):
         load_csv(path)
+
+
+def test_a_byte_order_mark_does_not_cost_the_first_row(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufeff0.5,1.0,1\n0.1,0.2,0\n".encode("utf-8"))
+    assert load_csv(path) == ([[0.5, 1.0], [0.1, 0.2]], [1, 0])
+    path.write_bytes("\ufeffx1,x2,label\n0.5,1.0,1\n0.1,0.2,0\n".encode("utf-8"))
+    assert load_csv(path)[1] == [1, 0]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("x1,x2,label\nx1,x2,label\n0.5,1.0,1\n", "line 2: x1 = 'x1' is not a number"),
+    ("title\n# comment\nx1,x2,label\n0.5,1.0,1\n", "line 3: x1 = 'x1' is not a number"),
+    ("0.5,1.0,1\nx1,x2,label\n0.1,0.2,0\n", "line 2: x1 = 'x1' is not a number"),
+    ("0.5,1.0,0\n0.1,0.2,1\n0.3,0.3,5\n", "line 3: label 5 is outside 0..2"),
+    ("0.5,1.0,1\n1,2,1\n", "the labels must be .* at least two classes, found 1"),
+    ("0.5,1.0,1\n0.1,\0,0\n", "line 2"),
+    ("0.5,1.0,1\n0.1,0.2,1e300\n", "line 2: label = '1e300' must be a class number"),
+])
+def test_only_one_header_line_and_every_bad_line_is_named(tmp_path, text, message):
+    with pytest.raises(ValueError, match=message):
+        load_csv(write(tmp_path, text))
+
+
+def test_labels_beyond_the_classes_asked_for_name_their_line(tmp_path):
+    path = write(tmp_path, "0.5,1.0,0\n0.1,0.2,1\n0.3,0.3,2\n")
+    assert load_csv(path, classes=3)[1] == [0, 1, 2]
+    with pytest.raises(ValueError, match=r"line 3: label 2 is outside 0\.\.1 \(2 classes\)"):
+        load_csv(path, classes=2)
+
+
+def test_an_endless_line_is_refused_after_a_bounded_read():
+    import tinygrad_edu.data as data
+
+    # /dev/zero never ends and has no newline: reading must stop at the line limit.
+    with pytest.raises(ValueError, match=f"line 1: longer than {data.MAX_LINE_LENGTH}"):
+        load_csv("/dev/zero")
+
+
+def test_too_many_rows_are_refused_naming_the_line(tmp_path, monkeypatch):
+    import tinygrad_edu.data as data
+
+    monkeypatch.setattr(data, "MAX_ROWS", 3)
+    with pytest.raises(ValueError, match="line 5: more than 3 points"):
+        load_csv(write(tmp_path, "x,y,l\n0,0,0\n1,1,1\n0,1,0\n1,0,1\n"))

@@ -354,7 +354,7 @@ def test_unsupported_operand_types_raise_the_standard_type_error():
         (lambda: Value(1e308) * 10, OverflowError, r"1e\+308 \* 10"),
         (lambda: Value(1e308) + Value(1e308), OverflowError, r"\+"),
         (lambda: Value(10.0) ** 400, OverflowError, r"10\.0 \*\* 400"),
-        (lambda: Value(1.0) * math.inf, OverflowError, "not a finite number"),
+        (lambda: Value(1.0) * math.inf, ValueError, "an operand is inf, not a finite number"),
     ],
 )
 def test_bad_operations_name_the_operation_and_value(build, error, message):
@@ -391,3 +391,100 @@ def test_a_non_finite_gradient_names_the_node_and_changes_no_grad():
 def test_package_exports():
     for name in ("Value", "topological_order", "sum", "mean", "dot"):
         assert hasattr(tinygrad_edu, name)
+
+
+# ------------------------------------------------- non-finite and hostile input
+@pytest.mark.parametrize("exponent", [math.nan, math.inf, -math.inf])
+def test_a_non_finite_exponent_is_refused_at_the_operation(exponent):
+    # 1 ** nan and 1 ** inf are 1.0 in IEEE arithmetic, but the local derivative is not finite
+    with pytest.raises(ValueError, match=r"1\.0 \*\* .*an operand is .*not a finite number"):
+        Value(1.0) ** exponent
+    with pytest.raises(ValueError, match="an operand is .*not a finite number"):
+        Value(1.0) ** _with_data(Value(2.0), exponent)
+    with pytest.raises(ValueError, match="an operand is .*not a finite number"):
+        2.0 ** _with_data(Value(2.0), exponent)
+
+
+def _with_data(value: Value, data: float) -> Value:
+    """A Value whose data was set by hand after it was made, as a careless user might."""
+    value.data = data
+    return value
+
+
+@pytest.mark.parametrize("operation", ["relu", "tanh", "exp", "log", "sigmoid"])
+@pytest.mark.parametrize("data", [math.nan, math.inf, -math.inf])
+def test_a_non_finite_data_set_by_hand_is_refused_by_every_unary_op(operation, data):
+    # relu(nan) would be 0.0 and tanh(inf) 1.0: finite results that hide the bad operand
+    with pytest.raises(ValueError, match=rf"{operation}\(-?(nan|inf)\): an operand is"):
+        getattr(_with_data(Value(1.0), data), operation)()
+
+
+@pytest.mark.parametrize("build", [
+    lambda v: v + 1, lambda v: v * Value(2.0), lambda v: 2 / v, lambda v: Value(1.0) / v,
+    lambda v: v / 2, lambda v: v ** 2,
+    lambda v: Value(2.0) ** v, lambda v: tinygrad_edu.sum([v, 1.0]),
+    lambda v: tinygrad_edu.dot([v], [1.0]),
+])
+def test_a_non_finite_operand_is_refused_by_binary_and_n_ary_ops(build):
+    for data in (math.nan, math.inf):
+        with pytest.raises(ValueError, match="an operand is (nan|inf), not a finite number"):
+            build(_with_data(Value(1.0), data))
+
+
+def test_zero_to_a_power_below_one_names_the_derivative_as_the_problem():
+    with pytest.raises(ValueError, match=r"0\.0 \*\* 0\.5: the result is 0\.0 but its "
+                                         r"derivative .* is infinite"):
+        Value(0) ** 0.5
+    with pytest.raises(ValueError, match="derivative with respect to the base"):
+        Value(0.0) ** Value(0.5)
+    assert (Value(0.0) ** 1.5).local_grads == (0.0,)  # above 1 the derivative is finite
+
+
+@pytest.mark.parametrize("build, operation", [
+    (lambda: Value(1e-300) ** -1, r"1e-300 \*\* -1"),
+    (lambda: Value(5e-324).log(), r"log\(5e-324\)"),
+])
+def test_a_finite_result_with_an_overflowing_derivative_says_so(build, operation):
+    with pytest.raises(OverflowError, match=operation + ": the result .* is finite but its "
+                                                       "local derivative overflows"):
+        build()
+
+
+def test_ints_too_large_for_a_float_are_refused_by_name_with_a_short_message():
+    with pytest.raises(ValueError, match=r"Value\(data\) must be a finite number, got an int "
+                                         r"of about 401 digits"):
+        Value(10**400)
+    with pytest.raises(ValueError) as huge:
+        Value(10**5000)  # too long for str(): the message counts the digits instead
+    assert "about 5001 digits" in str(huge.value) and len(str(huge.value)) < 200
+    with pytest.raises(ValueError, match="an operand is inf"):
+        Value(2.0) + 10**400
+
+
+# ------------------------------------------------------------------ threads
+def test_backward_from_several_threads_on_shared_nodes_matches_one_after_another():
+    import threading
+
+    def graph():
+        x = Value(0.5, label="x")
+        shared = x
+        for _ in range(3000):
+            shared = (shared * 0.999 + 0.001).tanh()
+        return x, [shared * float(k + 1) for k in range(4)]  # four roots on one chain
+
+    x_seq, roots_seq = graph()
+    for root in roots_seq * 5:
+        root.backward()
+    x_par, roots_par = graph()
+    threads = [threading.Thread(target=lambda r=root: [r.backward() for _ in range(5)])
+               for root in roots_par]
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, so an unguarded pass would interleave
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch_interval)
+    assert x_par.grad == pytest.approx(x_seq.grad, rel=1e-12)

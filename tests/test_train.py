@@ -248,6 +248,130 @@ def test_ctrl_c_stops_the_command_cleanly_and_still_writes_the_outputs(tmp_path)
     assert (out / "decision_boundary.png").exists() and (out / "loss_curve.svg").exists()
 
 
+def _start_training(tmp_path, out):
+    """A long `tinygrad-edu train` in a subprocess, once its progress bar shows a step done."""
+    log = tmp_path / "stderr.txt"
+    command = [sys.executable, "-m", "tinygrad_edu", "train", "--samples", "40", "--hidden", "4",
+               "--steps", "1000000", "--out", str(out)]
+    stderr = open(log, "w", encoding="utf-8")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                               cwd=tmp_path)
+    stderr.close()
+    deadline = time.monotonic() + 60
+    while not re.search(r"\| *[1-9]\d*/1000000", log.read_text(encoding="utf-8")):
+        assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
+    return process, log
+
+
+OUTPUTS = ["decision_boundary.png", "decision_boundary.svg", "loss_curve.png", "loss_curve.svg",
+           "summary.json"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("presses, gap", [(2, 0.5), (2, 0.05), (6, 0.1)],
+                         ids=["second-after-half-a-second", "second-at-once", "six"])
+def test_any_number_of_ctrl_c_ends_with_every_output_or_none(tmp_path, presses, gap):
+    out = tmp_path / "out"
+    process, log = _start_training(tmp_path, out)
+    try:
+        for _ in range(presses):
+            process.send_signal(signal.SIGINT)
+            time.sleep(gap)
+        stdout, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    errors = log.read_text(encoding="utf-8")
+    assert process.returncode == 130 and "Traceback" not in errors, errors
+    written = sorted(p.name for p in out.iterdir()) if out.exists() else []
+    if written:  # complete and valid outputs of what was learned...
+        assert written == OUTPUTS, written
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        assert summary["interrupted"] is True and summary["steps"] > 0
+        assert (out / "loss_curve.png").read_bytes().startswith(b"\x89PNG")
+    else:  # ...or nothing at all, and it says so
+        assert "nothing written" in errors and not out.exists()
+
+
+@pytest.mark.parametrize("make_out, message", [
+    (lambda tmp: tmp.joinpath("file.txt"), "it is a file, not a folder"),
+    (lambda tmp: tmp.joinpath("file.txt", "below"), "file.txt is a file, not a folder"),
+], ids=["an-existing-file", "below-a-file"])
+def test_a_bad_out_fails_before_training(tmp_path, capsys, make_out, message):
+    (tmp_path / "file.txt").write_text("keep me")
+    started = time.monotonic()
+    code = cli.main(["train", "--samples", "40", "--steps", "100000", "--out",
+                     str(make_out(tmp_path))])
+    assert code == 2 and time.monotonic() - started < 5  # no 100,000 steps first
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert (tmp_path / "file.txt").read_text() == "keep me"
+
+
+def test_an_unwritable_out_folder_fails_before_training(tmp_path, capsys, monkeypatch):
+    # As root a read-only folder still takes files, so the folder refuses by stand-in:
+    # the probe file the command makes there fails the way a read-only folder would.
+    import tinygrad_edu.cli.train as train_command
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(train_command.tempfile, "TemporaryFile", read_only)
+    out = tmp_path / "new" / "out"
+    assert cli.main(["train", "--samples", "40", "--steps", "100000", "--out", str(out)]) == 2
+    assert "--out " + str(out) + ": cannot write there: Permission denied" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "new").exists()  # the folders it made are gone again
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--lr", "1e300"], "FAILED at step 2: dot("),
+    (["--noise", "1e300", "--hidden", "16,16"], "FAILED before training: every output is"),
+])
+def test_overflowing_training_fails_in_one_line_and_writes_nothing(tmp_path, capsys, argv,
+                                                                   message):
+    out = tmp_path / "out"
+    assert cli.main(["train", "--samples", "40", "--hidden", "4", "--steps", "3", *argv,
+                     "--out", str(out)]) == 1
+    err = capsys.readouterr().err  # the progress bar, then the one line that says why
+    last = err.strip().splitlines()[-1]
+    assert message in last and last.endswith("nothing written") and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_overwriting_outputs_keeps_their_mode(tmp_path):
+    out = tmp_path / "out"
+    assert cli.main(["train", *SMALL, "--out", str(out)]) == 0
+    (out / "summary.json").chmod(0o600)
+    assert cli.main(["train", *SMALL, "--out", str(out)]) == 0
+    assert (out / "summary.json").stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in out.iterdir()) == OUTPUTS  # no temporary file left
+
+
+def test_evaluate_and_the_checks_in_chunks_agree_with_one_pass(monkeypatch):
+    import tinygrad_edu.train as train
+
+    X, y = make_moons(n_samples=50, seed=3)
+    model = MLP(2, [4, 1], seed=0)
+    whole = evaluate(model, X, y, "bce"), check_sigmoid_bce_gradient(model, X, y)
+    monkeypatch.setattr(train, "CHUNK_SIZE", 7)  # 8 chunks, the last one short
+    chunked = evaluate(model, X, y, "bce"), check_sigmoid_bce_gradient(model, X, y)
+    assert chunked[0] == whole[0]  # the same sum, example by example
+    assert chunked[1].examples == whole[1].examples == 50
+    assert chunked[1].max_abs_difference <= TOLERANCE
+    ce_model = MLP(2, [4, 3], seed=0)
+    X3, y3 = make_blobs(n_samples=30, centers=3)
+    assert check_softmax_ce_gradient(ce_model, X3, y3).examples == 30
+
+
+def test_a_huge_full_batch_is_refused_before_it_fills_memory(tmp_path, capsys, monkeypatch):
+    import tinygrad_edu.cli.train as train_command
+
+    monkeypatch.setattr(train_command, "MAX_FULL_BATCH", 30)
+    assert cli.main(["train", "--samples", "40", "--out", str(tmp_path / "out")]) == 2
+    assert "give a batch size up to 30, e.g. --batch-size 32" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------ the demo
 def test_the_classifier_demo_prints_the_checks_and_writes_the_plots(tmp_path, capsys):
     demo = runpy.run_path(str(ROOT / "demos" / "train_classifier.py"))

@@ -7,6 +7,7 @@ import shutil
 import stat
 import sys
 import sysconfig
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -16,9 +17,12 @@ import tinygrad_edu.viz.renderer as renderer
 from tinygrad_edu import Value, viz
 from tinygrad_edu.viz import RendererNotFound
 from tinygrad_edu.viz.renderer import (
+    RENDER_TIMEOUT_SECONDS,
+    RendererFailed,
     find_graphviz_pure,
     find_renderer,
     render_source,
+    write_all_atomically,
     write_atomically,
 )
 
@@ -127,7 +131,7 @@ def test_a_failed_render_leaves_the_old_file_untouched(tmp_path, monkeypatch):
     target = tmp_path / "graph.svg"
     target.write_text("the old picture")
 
-    def broken_renderer(source, format="svg", command=None):
+    def broken_renderer(source, format="svg", command=None, timeout=None):
         raise RuntimeError("the renderer crashed")
 
     monkeypatch.setattr(viz, "render_source", broken_renderer)
@@ -163,3 +167,85 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+# ------------------------------------------------- a renderer that misbehaves
+def _fake_renderer(tmp_path, body: str) -> list[str]:
+    """A renderer command whose behaviour is the shell script `body`."""
+    script = tmp_path / "fake-renderer"
+    script.write_text("#!/bin/sh\n" + body + "\n")
+    script.chmod(0o755)
+    return [str(script)]
+
+
+def _gone(pid: int) -> bool:
+    """True if the process has ended (a zombie waiting for a parent to reap it counts)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return "\nState:\tZ" in status
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a shell script stands in for the renderer")
+def test_a_hung_renderer_is_stopped_at_the_timeout_children_and_all(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    command = _fake_renderer(tmp_path, f"sleep 60 & echo $! > {pid_file}; wait")
+    started = time.monotonic()
+    with pytest.raises(RendererFailed, match=r"took over 0\.5 s .* was stopped"):
+        render_source(SMALL_DOT, "svg", command, timeout=0.5)
+    assert time.monotonic() - started < 10
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while not _gone(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(child), "the renderer's child process still runs after the timeout"
+
+
+def test_the_default_timeout_is_a_minute_and_can_be_set():
+    assert RENDER_TIMEOUT_SECONDS == 60
+    with pytest.raises(ValueError, match="timeout .* must be a number > 0, got 0"):
+        render_source(SMALL_DOT, "svg", ["true"], timeout=0)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a shell script stands in for the renderer")
+@pytest.mark.parametrize("format, printed, problem", [
+    ("svg", "garbage", "not an SVG picture"),
+    ("svg", "<html></html>", "root is <html>"),
+    ("png", "garbage", "not a PNG picture"),
+])
+def test_a_renderer_that_prints_garbage_with_exit_0_is_refused(tmp_path, format, printed,
+                                                                problem):
+    command = _fake_renderer(tmp_path, f"cat > /dev/null; echo '{printed}'")
+    with pytest.raises(RendererFailed, match=problem):
+        render_source(SMALL_DOT, format, command)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a shell script stands in for the renderer")
+def test_garbage_from_the_renderer_never_replaces_a_picture(tmp_path, monkeypatch):
+    target = tmp_path / "graph.svg"
+    target.write_text("the old picture")
+    command = _fake_renderer(tmp_path, "cat > /dev/null; echo garbage")
+    monkeypatch.setattr(renderer, "find_renderer", lambda: command)
+    with pytest.raises(RendererFailed):
+        viz.render(lecture_graph(), target)
+    assert target.read_text() == "the old picture"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fake-renderer", "graph.svg"]
+
+
+def test_overwriting_keeps_the_files_mode(tmp_path):
+    target = tmp_path / "graph.dot"
+    target.write_text("old")
+    target.chmod(0o640)
+    write_atomically(target, "new")
+    assert (target.read_text(), stat.S_IMODE(target.stat().st_mode)) == ("new", 0o640)
+
+
+def test_write_all_atomically_replaces_nothing_when_one_file_cannot_be_written(tmp_path):
+    first = tmp_path / "first.txt"
+    first.write_text("old")
+    (tmp_path / "folder.txt").mkdir()  # a folder where a file should go
+    with pytest.raises(IsADirectoryError, match="it is a folder"):
+        write_all_atomically({first: "new", tmp_path / "folder.txt": "new"})
+    assert first.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["first.txt", "folder.txt"]

@@ -14,7 +14,7 @@ import math
 import numbers
 import random
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Iterator, Optional, Sequence, Union
 
 from tinygrad_edu.checks import real_number, whole_number
 
@@ -141,37 +141,81 @@ def make_blobs(n_samples: int = 100, centers: Union[int, Sequence[Sequence[float
 
 
 # --------------------------------------------------------------------- CSV
-def load_csv(path: Union[str, Path]) -> Dataset:
+# A CSV is read line by line with these bounds, so any file (or /dev/zero) costs bounded memory.
+MAX_LINE_LENGTH = 10_000
+MAX_ROWS = 2_000_000
+
+
+def load_csv(path: Union[str, Path], classes: Optional[int] = None) -> Dataset:
     """Read your own data: one point per line as `x1,x2,label`, labels 0, 1, ..., K-1.
 
-    A first line of column names (e.g. `x1,x2,label`) is skipped, and so are
-    blank lines and lines starting with `#`. A malformed line raises ValueError
-    naming the file, the line number and what is wrong with it.
+    Blank lines and lines starting with `#` are skipped, and so is one header
+    line of column names (e.g. `x1,x2,label`) if it is the first of the others;
+    a UTF-8 byte-order mark is ignored. Any other line that is not two finite
+    numbers and a class number raises ValueError naming the file and the line,
+    and so does a label outside 0..K-1 (K the number of different labels, or
+    `classes` when it is given). At most MAX_ROWS points of at most
+    MAX_LINE_LENGTH characters a line.
     """
+    if classes is not None:
+        classes = whole_number(classes, "classes", 2)
     points: list[list[float]] = []
     labels: list[int] = []
-    with open(path, newline="", encoding="utf-8") as file:
-        reader = csv.reader(file)
+    first_line_of: dict[int, int] = {}  # each label's first line, to name it in an error
+    header_allowed = True
+    # "utf-8-sig" drops a byte-order mark, which would otherwise turn "0.5" into "\ufeff0.5"
+    with open(path, newline="", encoding="utf-8-sig") as file:
+        reader = csv.reader(_bounded_lines(file, path))
         for row in _rows(reader, path):
             where = f"{path}, line {reader.line_num}"
             fields = [field.strip() for field in row]
             if not any(fields) or fields[0].startswith("#"):
                 continue
-            if not points and not _is_number(fields[0]):
-                continue  # the header line of column names
+            if header_allowed and not _is_number(fields[0]):
+                header_allowed = False
+                continue  # the one header line of column names
+            header_allowed = False
             if len(fields) != 3:
                 raise ValueError(f"{where}: expected 3 values (x1, x2, label), "
-                                 f"got {len(fields)}: {','.join(row)!r}")
-            points.append([_parse_feature(fields[0], "x1", where),
-                           _parse_feature(fields[1], "x2", where)])
-            labels.append(_parse_label(fields[2], where))
+                                 f"got {len(fields)}: {_shortened(','.join(row))!r}")
+            if len(points) == MAX_ROWS:
+                raise ValueError(f"{where}: more than {MAX_ROWS} points; "
+                                 f"use a sample of the data")
+            point = [_parse_feature(fields[0], "x1", where),
+                     _parse_feature(fields[1], "x2", where)]
+            label = _parse_label(fields[2], where)
+            if classes is not None and label >= classes:
+                raise ValueError(f"{where}: label {label} is outside 0..{classes - 1} "
+                                 f"({classes} classes)")
+            points.append(point)
+            labels.append(label)
+            first_line_of.setdefault(label, reader.line_num)
     if not points:
         raise ValueError(f"{path}: no data lines; expected lines like 0.5,-1.2,1 (x1, x2, label)")
-    classes = sorted(set(labels))
-    if classes != list(range(len(classes))) or len(classes) < 2:
-        raise ValueError(f"{path}: the labels must be 0, 1, ..., K-1 with at least two classes, "
-                         f"found {', '.join(map(str, classes))}")
+    found = sorted(first_line_of)
+    count = len(found)
+    if found != list(range(count)) or count < 2:
+        listing = ", ".join(map(str, found[:10])) + (", ..." if count > 10 else "")
+        outside = [label for label in found if label >= count]
+        where = f"{path}, line {first_line_of[outside[0]]}: label {outside[0]} is outside " \
+                f"0..{count - 1}; " if outside else f"{path}: "
+        raise ValueError(f"{where}the labels must be 0, 1, ..., K-1 with at least two classes, "
+                         f"found {listing}")
     return points, labels
+
+
+def _bounded_lines(file, path: Union[str, Path]) -> Iterator[str]:
+    """The file's lines, each read no further than MAX_LINE_LENGTH characters."""
+    number = 0
+    while True:
+        line = file.readline(MAX_LINE_LENGTH + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_LINE_LENGTH:
+            raise ValueError(f"{path}, line {number}: longer than {MAX_LINE_LENGTH} characters; "
+                             f"expected lines like 0.5,-1.2,1")
+        yield line
 
 
 def _rows(reader, path: Union[str, Path]):
@@ -181,6 +225,13 @@ def _rows(reader, path: Union[str, Path]):
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not a UTF-8 text file; expected lines like 0.5,-1.2,1") \
             from None
+    except csv.Error as problem:
+        raise ValueError(f"{path}, line {reader.line_num}: {problem}") from None
+
+
+def _shortened(text: str, limit: int = 60) -> str:
+    """`text` cut to `limit` characters for an error message."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _is_number(text: str) -> bool:
@@ -196,9 +247,9 @@ def _parse_feature(text: str, name: str, where: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{where}: {name} = {text!r} is not a number") from None
+        raise ValueError(f"{where}: {name} = {_shortened(text)!r} is not a number") from None
     if not math.isfinite(value):
-        raise ValueError(f"{where}: {name} = {text!r} is not a finite number")
+        raise ValueError(f"{where}: {name} = {_shortened(text)!r} is not a finite number")
     return value
 
 
@@ -208,6 +259,7 @@ def _parse_label(text: str, where: str) -> int:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not (value >= 0 and value.is_integer()):
-        raise ValueError(f"{where}: label = {text!r} must be a class number 0, 1, 2, ...")
+    if not (0 <= value < MAX_ROWS and value.is_integer()):
+        raise ValueError(f"{where}: label = {_shortened(text)!r} must be a class number "
+                         f"0, 1, 2, ...")
     return int(value)

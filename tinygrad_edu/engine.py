@@ -21,6 +21,7 @@ import builtins
 import math
 import numbers
 import operator
+import threading
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Sequence, Union
 
@@ -30,6 +31,9 @@ Number = Union[int, float]
 Operand = Union["Value", int, float]
 
 _INF = math.inf
+# backward() on graphs that share nodes writes the same grads: one pass at a time, so
+# several threads get what the same calls one after another would give.
+_BACKWARD_LOCK = threading.Lock()
 
 
 # ------------------------------------------------------------ the primitives
@@ -182,7 +186,10 @@ def _as_constant(other: object) -> Optional[float]:
         return other
     if isinstance(other, bool) or not isinstance(other, numbers.Real):
         return None
-    return float(other)
+    try:
+        return float(other)
+    except OverflowError:  # an int too large for a float: the operation refuses it by name
+        return _INF if other > 0 else -_INF
 
 
 class Value:
@@ -205,7 +212,11 @@ class Value:
     def __init__(self, data: Number, label: str = "") -> None:
         if type(data) is not float:
             require_type(data, "Value(data)", numbers.Real, "a real number (int or float)")
-            data = float(data)
+            try:
+                data = float(data)
+            except OverflowError:
+                raise ValueError(f"Value(data) must be a finite number, got "
+                                 f"{number_words(data)}: too large for a float") from None
         if not -_INF < data < _INF:
             require(False, "Value(data)", data, "a finite number")
         self.data = data
@@ -363,6 +374,8 @@ class Value:
             b = other.data
             if b == 0.0:
                 raise ZeroDivisionError(f"division by zero: {self.data!r} / {b!r}")
+            if not -_INF < b < _INF:  # a / inf would be a finite 0.0 that hides the operand
+                _require_finite_operands(f"{self.data!r} / {b!r}", b)
             # d(a/b)/da = 1/b, d(a/b)/db = -a/b²
             out = self.data / b
             return _node(out, DIV, self, 1.0 / b, other, -out / b)
@@ -380,6 +393,8 @@ class Value:
         x = self.data
         if x == 0.0:
             raise ZeroDivisionError(f"division by zero: {c!r} / {x!r}")
+        if not -_INF < x < _INF:  # c / inf would be a finite 0.0 that hides the operand
+            _require_finite_operands(f"{c!r} / {x!r}", x)
         # d(c/x)/dx = -c/x²
         out = c / x
         return _node(out, RDIV_CONSTANT, self, -out / x, constant=c)
@@ -391,15 +406,21 @@ class Value:
         if n is None:
             return NotImplemented
         x = self.data
-        operation = f"{x!r} ** {other!r}"
+        operation = f"{x!r} ** {number_words(other)}"
+        _require_finite_operands(operation, x, n)
         if x == 0.0 and n < 0:
             raise ZeroDivisionError(f"{operation}: zero cannot be raised to a negative power")
         if x < 0.0 and not n.is_integer():
             raise ValueError(f"{operation}: a negative base needs an integer exponent")
         out = _power(x, n, operation)
+        if x == 0.0 and 0.0 < n < 1.0:
+            raise ValueError(f"{operation}: the result is 0.0 but its derivative "
+                             f"{n!r} * 0.0 ** {n - 1.0!r} is infinite: x ** {n!r} has no "
+                             f"derivative at x = 0")
         # d(x^n)/dx = n x^(n-1); written this way it stays exact at x = 0 for n >= 1
-        local = n * _power(x, n - 1, operation) if n != 0.0 else 0.0
-        return _node(out, POW_CONSTANT, self, local, constant=n)
+        local = n * _local_power(x, n - 1.0, operation, out) if n != 0.0 else 0.0
+        return _node(out, POW_CONSTANT, self, _finite_local(local, operation, out),
+                     constant=n)
 
     def __rpow__(self, other: Number) -> Value:
         c = _as_constant(other)
@@ -417,6 +438,8 @@ class Value:
     # -------------------------------------------------------- unary functions
     def exp(self) -> Value:
         """e to the power of this value."""
+        if not -_INF < self.data < _INF:  # exp(-inf) would be a finite 0.0
+            _require_finite_operands(f"exp({self.data!r})", self.data)
         try:
             out = math.exp(self.data)
         except OverflowError:
@@ -427,19 +450,25 @@ class Value:
     def log(self) -> Value:
         """The natural logarithm; the input must be > 0."""
         x = self.data
-        if x <= 0.0:
+        if not x > 0.0:
+            _require_finite_operands(f"log({x!r})", x)  # NaN is neither > 0 nor <= 0
             raise ValueError(f"log({x!r}): input must be > 0")
+        out = math.log(x)
         # d(ln x)/dx = 1/x
-        return _node(math.log(x), LOG, self, 1.0 / x)
+        return _node(out, LOG, self, _finite_local(1.0 / x, f"log({x!r})", out))
 
     def tanh(self) -> Value:
         """Hyperbolic tangent; finite for every finite input."""
+        if not -_INF < self.data < _INF:  # tanh(inf) would be a finite 1.0
+            _require_finite_operands(f"tanh({self.data!r})", self.data)
         t = math.tanh(self.data)
         # tanh'(z) = 1 - tanh(z)²
         return _node(t, TANH, self, 1.0 - t * t)
 
     def sigmoid(self) -> Value:
         """The logistic function σ(z) = 1 / (1 + e^(-z)); finite for every finite input."""
+        if not -_INF < self.data < _INF:  # σ(inf) would be a finite 1.0
+            _require_finite_operands(f"sigmoid({self.data!r})", self.data)
         s = _sigmoid(self.data)
         # σ'(z) = σ(z)(1 - σ(z))
         return _node(s, SIGMOID, self, s * (1.0 - s))
@@ -449,6 +478,8 @@ class Value:
         x = self.data
         if x > 0.0:
             return _node(x, RELU, self, 1.0)
+        if not -_INF < x:  # NaN or -inf, which relu would hide as 0.0
+            _require_finite_operands(f"relu({x!r})", x)
         # ReLU'(z) = 0 for z <= 0 (the lecture writes 1 at z = 0; see the README)
         return _node(0.0, RELU, self, 0.0)
 
@@ -477,6 +508,11 @@ class Value:
         becomes non-finite, OverflowError names the node and every grad is
         left as it was before the call.
         """
+        with _BACKWARD_LOCK:
+            self._backward_pass()
+
+    def _backward_pass(self) -> None:
+        """backward()'s work, run while it holds the lock."""
         order = topological_order(self)
         saved = [node.grad for node in order]
         # The loop below is each node's _backward(), written inline: a method call per
@@ -520,8 +556,10 @@ def _node(data: float, primitive: Primitive, input_a: Value, local_a: float,
     """Make the result node of a one- or two-input operation: its value and its edges."""
     if not -_INF < data < _INF:
         edges = (input_a,) if input_b is None else (input_a, input_b)
-        raise OverflowError(f"{describe_operation(primitive, edges, constant)}: "
-                            f"result is {data}, not a finite number")
+        operation = describe_operation(primitive, edges, constant)
+        _require_finite_operands(operation, *(v.data for v in edges),
+                                 *(() if constant is None else (constant,)))
+        raise OverflowError(f"{operation}: result is {data}, not a finite number")
     out = _new_value(Value)
     out.data = data
     out.grad = 0.0
@@ -540,8 +578,10 @@ def _nary_node(data: float, primitive: Primitive, edges: tuple,
                constant: Optional[float] = None, pairs: int = 0) -> Value:
     """Make the result node of an n-ary operation from its flat (input, local grad, ...) edges."""
     if not -_INF < data < _INF:
-        raise OverflowError(f"{describe_operation(primitive, edges[0::2], constant)}: "
-                            f"result is {data}, not a finite number")
+        operation = describe_operation(primitive, edges[0::2], constant)
+        _require_finite_operands(operation, *(v.data for v in edges[0::2]),
+                                 *(() if constant is None else (constant,)))
+        raise OverflowError(f"{operation}: result is {data}, not a finite number")
     out = _new_value(Value)
     out.data = data
     out.grad = 0.0
@@ -559,7 +599,10 @@ def _nary_node(data: float, primitive: Primitive, edges: tuple,
 def describe_operation(primitive: Primitive, inputs: Sequence[Value],
                        constant: Optional[float]) -> str:
     """Words for an operation that failed, e.g. `1e+308 * 10` or `exp(1000.0)`."""
-    return primitive.formula([repr(child.data) for child in inputs], constant)
+    operands = [repr(child.data) for child in inputs]
+    if len(operands) > 6:  # one line, however many operands: the first few and a count
+        operands = operands[:3] + [f"... {len(operands)} operands in all"]
+    return primitive.formula(operands, constant)
 
 
 def _describe(node: Value) -> str:
@@ -579,10 +622,42 @@ def _power(x: float, n: float, operation: str) -> float:
         raise OverflowError(f"{operation}: result overflows a float") from None
 
 
+def _local_power(x: float, n: float, operation: str, result: float) -> float:
+    """x ** n inside a derivative: an overflow is the derivative's, not the result's."""
+    try:
+        return x**n
+    except (OverflowError, ZeroDivisionError):
+        return _finite_local(_INF, operation, result)
+
+
+def _finite_local(local: float, operation: str, result: float) -> float:
+    """The local derivative if it is finite; else OverflowError saying the result was fine."""
+    if -_INF < local < _INF:
+        return local
+    raise OverflowError(f"{operation}: the result {result!r} is finite but its local "
+                        f"derivative overflows a float, so no gradient could pass through it")
+
+
+def _require_finite_operands(operation: str, *operands: float) -> None:
+    """ValueError if an operand is NaN or infinite (say, `v.data` set by hand)."""
+    for operand in operands:
+        if not -_INF < operand < _INF:
+            raise ValueError(f"{operation}: an operand is {operand!r}, not a finite number")
+
+
+def number_words(number: numbers.Real) -> str:
+    """A number for an error message, short even for an int of thousands of digits."""
+    if isinstance(number, numbers.Integral) and abs(number).bit_length() > 64:
+        digits = int(abs(number).bit_length() * math.log10(2)) + 1
+        return f"an int of about {digits} digits"
+    return repr(number)
+
+
 def _pow_values(base: Value, exponent: Value, constant: Optional[float] = None) -> Value:
     """base ** exponent where the exponent is a Value (or a constant base, for `2 ** x`)."""
     a, b = base.data, exponent.data
     operation = f"{a!r} ** {b!r}"
+    _require_finite_operands(operation, a, b)
     if a < 0.0 or (a == 0.0 and b <= 0.0):
         raise ValueError(
             f"{operation}: with a Value exponent the base must be > 0 "
@@ -590,12 +665,15 @@ def _pow_values(base: Value, exponent: Value, constant: Optional[float] = None) 
         )
     out = _power(a, b, operation)
     # d(a^b)/db = a^b ln a, and it tends to 0 as a -> 0 for b > 0
-    d_exponent = out * math.log(a) if a > 0.0 else 0.0
+    d_exponent = _finite_local(out * math.log(a) if a > 0.0 else 0.0, operation, out)
     if constant is not None:
         return _node(out, RPOW_CONSTANT, exponent, d_exponent, constant=constant)
+    if a == 0.0 and 0.0 < b < 1.0:
+        raise ValueError(f"{operation}: the result is 0.0 but its derivative with respect to "
+                         f"the base, {b!r} * 0.0 ** {b - 1.0!r}, is infinite")
     # d(a^b)/da = b a^(b-1)
-    d_base = b * _power(a, b - 1.0, operation) if b != 0.0 else 0.0
-    return _node(out, POW, base, d_base, exponent, d_exponent)
+    d_base = b * _local_power(a, b - 1.0, operation, out) if b != 0.0 else 0.0
+    return _node(out, POW, base, _finite_local(d_base, operation, out), exponent, d_exponent)
 
 
 def _sigmoid(z: float) -> float:

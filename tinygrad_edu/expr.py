@@ -16,10 +16,11 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import re
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple, Union
 
-from tinygrad_edu.engine import BINARY_OPERATORS, FUNCTIONS, Value
+from tinygrad_edu.engine import BINARY_OPERATORS, FUNCTIONS, Value, number_words
 
 # Python's syntax for each of the engine's binary operators, and what the symbol does, for
 # Values and plain numbers alike (tinygrad_edu.testing uses it too).
@@ -134,11 +135,15 @@ def parse_program(source: str) -> Program:
     if len(source) > MAX_SOURCE_LENGTH:
         raise ExpressionError(f"program is {len(source)} characters long; "
                               f"the limit is {MAX_SOURCE_LENGTH}")
+    if "\0" in source:
+        line = source.count("\n", 0, source.index("\0")) + 1
+        raise ExpressionError(f"the program contains a NUL character (on line {line}); "
+                              f"is it a text file?")
     try:
         tree = ast.parse(source, mode="exec")
     except SyntaxError as problem:
-        message = (problem.msg or "invalid syntax").split(" (")[0]
-        raise ExpressionError(message, problem.offset or 0, problem.lineno or 0) from None
+        raise ExpressionError(_syntax_message(problem.msg), problem.offset or 0,
+                              problem.lineno or 0) from None
     except (RecursionError, MemoryError):
         raise ExpressionError("program is nested too deeply or chains too many operators "
                               "for the parser; split it into several statements") from None
@@ -175,22 +180,32 @@ def parse_program(source: str) -> Program:
     return Program(tuple(statements), tuple(input_names))
 
 
+def _syntax_message(message: str) -> str:
+    """Python's SyntaxError message, worded for this language and without Python's advice."""
+    digits = re.search(r"value has (\d+) digits", message or "")
+    if digits:  # a literal longer than Python turns into an int
+        return f"a number of {digits.group(1)} digits is too large for a float"
+    # Drop the "(detected at line 1)" Python adds; keep the rest whole.
+    return re.sub(r" \(detected at line \d+\)$", "", message or "invalid syntax")
+
+
 def parse_settings(settings: Sequence[str]) -> Dict[str, float]:
     """Turn `["a=3", "b=1"]` (the words after --set) into `{"a": 3.0, "b": 1.0}`."""
     values: Dict[str, float] = {}
     for setting in settings:
         name, equals, number = setting.partition("=")
         name = name.strip()
+        shown = _shortened(repr(setting), 60)
         if not equals or not name.isidentifier():
-            raise ExpressionError(f"--set {setting!r}: expected NAME=NUMBER, e.g. a=3")
+            raise ExpressionError(f"--set {shown}: expected NAME=NUMBER, e.g. a=3")
         try:
             value = float(number)
         except ValueError:
             raise ExpressionError(
-                f"--set {setting!r}: {number.strip()!r} is not a number"
+                f"--set {shown}: {_shortened(repr(number.strip()))} is not a number"
             ) from None
         if not math.isfinite(value):
-            raise ExpressionError(f"--set {setting!r}: the value must be a finite number")
+            raise ExpressionError(f"--set {shown}: the value must be a finite number")
         if name in values:
             raise ExpressionError(f"--set: {name} is given twice")
         values[name] = value
@@ -213,10 +228,13 @@ def _compile(root: ast.expr) -> Tuple[Step, ...]:
         if isinstance(node, ast.Constant):
             value = node.value
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise _rejected(node, f"{type(value).__name__} constants like {value!r}")
-            if not math.isfinite(float(value)):
-                raise _rejected(node, f"the number {value!r} (too large for a float)")
-            steps.append(("number", float(value), line, column))
+                raise _rejected(node, f"{type(value).__name__} constants like "
+                                      f"{_shortened(repr(value))}")
+            number = float(value) if isinstance(value, float) or abs(value) < 2**1023 else math.inf
+            if not math.isfinite(number):
+                raise _rejected(node, f"numbers too large for a float, like "
+                                      f"{_shortened(number_words(value))},")
+            steps.append(("number", number, line, column))
         elif isinstance(node, ast.Name):
             steps.append(("name", node.id, line, column))
         elif isinstance(node, ast.BinOp) and type(node.op) in AST_OPERATORS:
@@ -229,8 +247,11 @@ def _compile(root: ast.expr) -> Tuple[Step, ...]:
             pending.append(node.operand)
         elif isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-                called = ast.unparse(node.func)
-                raise _rejected(node, f"calling {called} (the calls allowed are "
+                try:
+                    called = ast.unparse(node.func)
+                except RecursionError:  # a callee nested too deeply to write back out
+                    called = "an expression"
+                raise _rejected(node, f"calling {_shortened(called)} (the calls allowed are "
                                       f"{', '.join(FUNCTIONS)})")
             if len(node.args) != 1 or node.keywords:
                 raise _rejected(node, f"{node.func.id} with {len(node.args)} arguments "
@@ -242,6 +263,11 @@ def _compile(root: ast.expr) -> Tuple[Step, ...]:
         else:
             raise _rejected(node, _describe(node))
     return tuple(steps)
+
+
+def _shortened(text: str, limit: int = 40) -> str:
+    """`text` cut to `limit` characters, so one line stays one line however long the input."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _describe(node: ast.AST) -> str:

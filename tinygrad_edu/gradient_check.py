@@ -130,6 +130,8 @@ def gradcheck(f: Function, inputs: Sequence[Union[Value, float]], eps: float = 1
     if not points:
         raise ValueError("gradcheck() got no inputs: give f's input values, e.g. [2.0, 3.0]")
     names = _input_names(f, inputs)
+    for name, x in zip(names, points):
+        _check_step(name, x, eps)
 
     leaves = [Value(x, label=x_in.label if isinstance(x_in, Value) else "")
               for x, x_in in zip(points, inputs)]
@@ -143,6 +145,15 @@ def gradcheck(f: Function, inputs: Sequence[Union[Value, float]], eps: float = 1
     if not report.passed:
         raise GradcheckError(report)
     return report
+
+
+def _check_step(name: str, x: float, eps: float) -> None:
+    """ValueError if floats near x are too far apart for a step of eps (x + eps rounds to x)."""
+    for shifted in (x + eps, x - eps):
+        if abs(shifted - x) < 0.5 * eps:
+            raise ValueError(f"eps={eps:g} is too small for input {name}={x!r}: floats near it "
+                             f"are {math.ulp(x):.3g} apart, so x ± eps rounds to nearly x; "
+                             f"use an eps of about {abs(x) * 1e-6:.0e} (a millionth of |x|)")
 
 
 def _gradients(output: Value, leaves: list[Value]) -> list[float]:

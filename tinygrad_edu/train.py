@@ -47,6 +47,10 @@ LOSSES = ("bce", "ce", "hinge", "mse")
 # The largest |dL/dz - expected| the σ(z) − y check accepts: float rounding is ~1e-16.
 TOLERANCE = 1e-9
 
+# evaluate() and the checks build the graphs of this many examples at a time, so their
+# memory stays bounded however many examples there are (a graph is ~1 kB per example).
+CHUNK_SIZE = 1000
+
 
 # ------------------------------------------------------------ per example
 def example_loss(output: Union[Value, list[Value]], target: int, loss: str) -> Value:
@@ -97,11 +101,21 @@ def predict(output: Union[Value, list[Value]]) -> int:
 
 def evaluate(model: Module, X: Sequence[Sequence[float]], y: Sequence[int],
              loss: str) -> tuple[float, float]:
-    """(mean loss, accuracy) of the model on the whole data set."""
-    outputs = [model(x) for x in X]
-    total = mean_loss([example_loss(out, t, loss) for out, t in zip(outputs, y)])
-    correct = sum(predict(out) == t for out, t in zip(outputs, y))
-    return total.data, correct / len(y)
+    """(mean loss, accuracy) of the model on the whole data set, CHUNK_SIZE examples at a time."""
+    total = 0.0  # added up one example after another, as mean_loss's one node would
+    correct = 0
+    for start, chunk in _chunks(X):
+        for x, t in zip(chunk, y[start:start + len(chunk)]):
+            out = model(x)
+            total += example_loss(out, t, loss).data
+            correct += predict(out) == t
+    return total / len(X), correct / len(y)
+
+
+def _chunks(X: Sequence[Sequence[float]]):
+    """(start, X[start:start + CHUNK_SIZE]) for each chunk of the examples."""
+    for start in range(0, len(X), CHUNK_SIZE):
+        yield start, X[start:start + CHUNK_SIZE]
 
 
 # ------------------------------------------------------------------ fit
@@ -324,49 +338,59 @@ def check_sigmoid_bce_gradient(model: Module, X: Sequence[Sequence[float]],
     For each example the model gives a logit z; the lecture's loss is written
     out with the engine's own operations, a = σ(z) and
     L = mean of −(y log a + (1 − y) log(1 − a)), and backward() fills z.grad.
-    An example whose σ(z) rounded to exactly 0.0 or 1.0 in floating point
-    (|z| above about 36) is left out and counted, because one of its two logs
-    would be log(0); on a fresh network no output is that confident. Raises
-    OutputGradientError above TOLERANCE. Parameter grads are zeroed afterwards.
+    The examples go CHUNK_SIZE at a time, each chunk its own mean over its N
+    examples, so memory stays bounded. An example whose σ(z) rounded to exactly
+    0.0 or 1.0 in floating point (|z| above about 36) is left out and counted,
+    because one of its two logs would be log(0); on a fresh network no output
+    is that confident. Raises OutputGradientError above TOLERANCE. Parameter
+    grads are zeroed afterwards.
     """
-    logits = [model(x) for x in X]
-    if type(logits[0]) is not Value:
-        raise ValueError("the σ(z) − y check needs a model with one output unit")
-    pairs = [(z, t) for z, t in zip(logits, y) if 0.0 < _sigmoid(z.data) < 1.0]
-    if not pairs:
-        raise ValueError("every output is saturated (σ(z) is exactly 0 or 1): nothing to check")
-    terms = []
-    for z, t in pairs:
-        a = z.sigmoid()
-        terms.append(-(t * a.log() + (1 - t) * (1 - a).log()))
-    loss = engine.mean(terms)
-    loss.backward()
-    n = len(pairs)
-    gap = max(abs(z.grad - (_sigmoid(z.data) - t) / n) for z, t in pairs)
+    gap, checked = 0.0, 0
+    for start, chunk in _chunks(X):
+        logits = [model(x) for x in chunk]
+        if type(logits[0]) is not Value:
+            raise ValueError("the σ(z) − y check needs a model with one output unit")
+        pairs = [(z, t) for z, t in zip(logits, y[start:start + len(chunk)])
+                 if 0.0 < _sigmoid(z.data) < 1.0]
+        if not pairs:
+            continue
+        terms = []
+        for z, t in pairs:
+            a = z.sigmoid()
+            terms.append(-(t * a.log() + (1 - t) * (1 - a).log()))
+        engine.mean(terms).backward()
+        n = len(pairs)
+        gap = max(gap, *(abs(z.grad - (_sigmoid(z.data) - t) / n) for z, t in pairs))
+        checked += n
     model.zero_grad()
-    return _require_agreement(OutputGradientCheck("(σ(z) − y)/N", gap, n, len(X) - n))
+    if not checked:
+        raise ValueError("every output is saturated (σ(z) is exactly 0 or 1): nothing to check")
+    return _require_agreement(OutputGradientCheck("(σ(z) − y)/N", gap, checked,
+                                                  len(X) - checked))
 
 
 def check_softmax_ce_gradient(model: Module, X: Sequence[Sequence[float]],
                               y: Sequence[int]) -> OutputGradientCheck:
     """Check dL/dz_j = (softmax(z)_j − onehot(y)_j)/N for every logit of every example.
 
-    The loss is the mean cross-entropy of the examples. Raises
-    OutputGradientError above TOLERANCE. Parameter grads are zeroed afterwards.
+    The loss is the mean cross-entropy of the examples, CHUNK_SIZE at a time
+    (N is the chunk's size). Raises OutputGradientError above TOLERANCE.
+    Parameter grads are zeroed afterwards.
     """
-    outputs = [model(x) for x in X]
-    if type(outputs[0]) is Value:
-        raise ValueError("the softmax check needs a model with one output unit per class")
-    loss = mean_loss([cross_entropy(zs, t) for zs, t in zip(outputs, y)])
-    loss.backward()
-    n = len(X)
     gap = 0.0
-    for zs, t in zip(outputs, y):
-        expected = _softmax([z.data for z in zs])
-        expected[t] -= 1.0
-        gap = max(gap, *(abs(z.grad - e / n) for z, e in zip(zs, expected)))
+    for start, chunk in _chunks(X):
+        outputs = [model(x) for x in chunk]
+        if type(outputs[0]) is Value:
+            raise ValueError("the softmax check needs a model with one output unit per class")
+        labels = y[start:start + len(chunk)]
+        mean_loss([cross_entropy(zs, t) for zs, t in zip(outputs, labels)]).backward()
+        n = len(chunk)
+        for zs, t in zip(outputs, labels):
+            expected = _softmax([z.data for z in zs])
+            expected[t] -= 1.0
+            gap = max(gap, *(abs(z.grad - e / n) for z, e in zip(zs, expected)))
     model.zero_grad()
-    return _require_agreement(OutputGradientCheck("(softmax(z) − onehot(y))/N", gap, n))
+    return _require_agreement(OutputGradientCheck("(softmax(z) − onehot(y))/N", gap, len(X)))
 
 
 def check_output_gradient(model: Module, X: Sequence[Sequence[float]], y: Sequence[int],
@@ -379,7 +403,8 @@ def check_output_gradient(model: Module, X: Sequence[Sequence[float]], y: Sequen
     return None
 
 
-__all__ = ["LOSSES", "TOLERANCE", "History", "OutputGradientCheck", "OutputGradientError",
+__all__ = ["CHUNK_SIZE", "LOSSES", "TOLERANCE", "History", "OutputGradientCheck",
+           "OutputGradientError",
            "check_output_gradient", "check_sigmoid_bce_gradient", "check_softmax_ce_gradient",
            "compile_backend", "evaluate", "example_loss", "fit", "predict", "probabilities",
            "traceable_loss"]

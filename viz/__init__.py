@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any, Union
 
 from tinygrad_edu.engine import Value
 from tinygrad_edu.viz.dot import draw_dot
-from tinygrad_edu.viz.renderer import RendererNotFound, render_source, write_atomically
+from tinygrad_edu.viz.renderer import (
+    RENDER_TIMEOUT_SECONDS,
+    RendererFailed,
+    RendererNotFound,
+    render_source,
+    write_atomically,
+)
 from tinygrad_edu.viz.walkthrough import walkthrough, walkthrough_html
 
 if TYPE_CHECKING:  # at run time they load on first use, with matplotlib (see __getattr__)
@@ -31,23 +37,26 @@ if TYPE_CHECKING:  # at run time they load on first use, with matplotlib (see __
 SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot"}
 
 
-def render(root: Value, path: Union[str, Path], **options) -> Path:
+def render(root: Value, path: Union[str, Path], *,
+           timeout: float = RENDER_TIMEOUT_SECONDS, **options) -> Path:
     """Draw the graph of `root` into `path`, as SVG, PNG or DOT text chosen by its suffix.
 
     `options` are draw_dot's (show_local_grads=True, cluster="module", ...).
     The file appears complete or not at all: it is written beside `path` under
-    a temporary name and renamed. Returns the path written.
+    a temporary name and renamed. The renderer is stopped after `timeout`
+    seconds. Returns the path written.
     """
-    return write_atomically(path, picture(root, path, **options))
+    return write_atomically(path, picture(root, path, timeout=timeout, **options))
 
 
-def picture(root: Value, path: Union[str, Path], **options) -> bytes:
+def picture(root: Value, path: Union[str, Path], *,
+            timeout: float = RENDER_TIMEOUT_SECONDS, **options) -> bytes:
     """The bytes render() would write to `path` (its suffix picks the format)."""
     file_format = format_for(path)
     source = draw_dot(root, **options).source
     if file_format == "dot":
         return source.encode("utf-8")
-    return render_source(source, file_format)
+    return render_source(source, file_format, timeout=timeout)
 
 
 def format_for(path: Union[str, Path]) -> str:
@@ -69,4 +78,5 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["draw_dot", "render", "picture", "format_for", "walkthrough", "walkthrough_html",
-           "RendererNotFound", "render_source", "plot_decision_boundary", "plot_loss_curve"]
+           "RendererNotFound", "RendererFailed", "render_source", "plot_decision_boundary",
+           "plot_loss_curve"]

@@ -146,6 +146,20 @@ def _check_options(rankdir: Optional[str], cluster: Optional[str], decimals: int
     return rankdir
 
 
+class GraphTooLarge(ValueError):
+    """A graph with more Values than max_nodes; `nodes` and `max_nodes` say how many."""
+
+    def __init__(self, nodes: int, max_nodes: int, option: str = "max_nodes={}") -> None:
+        super().__init__(
+            f"this graph has {nodes} Values, more than {option.format(max_nodes)}; a drawing "
+            f"that big is unreadable. Draw the graph of one example (one forward pass, not a "
+            f"batch or a training run), with cluster='module' for a network, which groups it "
+            f"by layer and neuron; or pass {option.format(nodes)} to draw it anyway"
+        )
+        self.nodes = nodes
+        self.max_nodes = max_nodes
+
+
 def output_values(root: Outputs) -> list[Value]:
     """The Values a drawing starts from: [root] for one Value, the Values of a list or tuple."""
     outputs = [root] if isinstance(root, Value) else root
@@ -189,12 +203,7 @@ def _graph_order(outputs: list[Value], max_nodes: Optional[int]) -> list[Value]:
                     placed.add(node)
                     order.append(node)
     if max_nodes is not None and len(order) > max_nodes:
-        raise ValueError(
-            f"this graph has {len(order)} Values, more than max_nodes={max_nodes}; a drawing "
-            f"that big is unreadable. Draw the graph of one example (one forward pass, not a "
-            f"batch or a training run), with cluster='module' for a network, which groups it "
-            f"by layer and neuron; or pass max_nodes={len(order)} to draw it anyway"
-        )
+        raise GraphTooLarge(len(order), max_nodes)
     return order
 
 
@@ -391,5 +400,6 @@ def _legend(roles: set[str], show_local_grads: bool, shade_grads: bool) -> str:
             f'{"".join(rows)}</table>>')
 
 
-__all__ = ["draw_dot", "Digraph", "output_values", "node_role", "is_parameter_name", "module_paths",
-           "escape_label", "format_number", "MAX_NODES", "ROLE_COLOURS"]
+__all__ = ["draw_dot", "Digraph", "output_values", "node_role", "is_parameter_name",
+           "module_paths", "escape_label", "format_number", "GraphTooLarge", "MAX_NODES",
+           "ROLE_COLOURS"]

@@ -4,7 +4,8 @@ Drawn with matplotlib's object-oriented API on a `Figure` of its own, which
 saves through the Agg (PNG) and SVG backends and never opens a window, so it
 works on a server or in a test. Each function returns the Figure, which
 Jupyter shows inline (as a PNG, with or without pyplot), and writes it to every
-path it is given, the format taken from the suffix (`.png`, `.svg`, `.pdf`);
+path it is given, the format taken from the suffix (`.png`, `.svg`, `.pdf`),
+each file atomically: all are drawn first, then renamed into place;
 `figure.savefig(path)` saves it later.
 """
 
@@ -19,6 +20,7 @@ from matplotlib.figure import Figure
 
 from tinygrad_edu.engine import Value
 from tinygrad_edu.train import probabilities as output_probabilities
+from tinygrad_edu.viz.renderer import write_all_atomically
 
 PathLike = Union[str, Path]
 # Where to save: nothing, one path, or several (one picture per format).
@@ -42,15 +44,20 @@ CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 
 
 def _save(figure: Figure, paths: Paths) -> Figure:
-    """Write the figure to every path (none, one, or a list), making missing folders."""
+    """Write the figure to every path (none, one, or a list); each file appears whole or not."""
     if paths is None:
         paths = []
     elif isinstance(paths, (str, Path)):
         paths = [paths]
-    for path in paths:
-        path = Path(path)
+    pictures = {}
+    for path in map(Path, paths):
+        picture = io.BytesIO()
+        figure.savefig(picture, format=path.suffix[1:].lower() or None, dpi=120,
+                       bbox_inches="tight")
+        pictures[path] = picture.getvalue()
+    for path in pictures:
         path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=120, bbox_inches="tight")
+    write_all_atomically(pictures)
     return figure
 
 

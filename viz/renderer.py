@@ -9,24 +9,34 @@ Two renderers read DOT:
   activated, so we look there first.
 
 The Python `graphviz` package's `render()` and `pipe()` only know `dot`, so we
-run the renderer ourselves on the DOT source. Output files are written to a
-temporary file beside the target and renamed over it, so a reader never sees
-a half-written picture.
+run the renderer ourselves on the DOT source, in a process group of its own
+so that a renderer which hangs is killed, children and all, when its time is
+up. What it prints is checked (an SVG must parse as XML, a PNG must start with
+the PNG signature) before anything is written. Output files are written to a
+temporary file beside the target and renamed over it, keeping the mode of the
+file they replace, so a reader never sees a half-written picture.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
+import stat
 import subprocess
 import sys
 import sysconfig
 import tempfile
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Mapping, Optional, Sequence, Union
+
+from tinygrad_edu.checks import real_number
 
 PICTURE_FORMATS = ("svg", "png")
-RENDER_TIMEOUT_SECONDS = 300
+RENDER_TIMEOUT_SECONDS = 60
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SVG_TAGS = ("svg", "{http://www.w3.org/2000/svg}svg")
 
 INSTALL_HINT = (
     "install Graphviz so that `dot` is on PATH (e.g. `sudo apt-get install graphviz`, "
@@ -38,6 +48,10 @@ INSTALL_HINT = (
 
 class RendererNotFound(RuntimeError):
     """Neither Graphviz's `dot` nor the `graphviz-pure` program could be found."""
+
+
+class RendererFailed(RuntimeError):
+    """The renderer failed, timed out, or printed something that is not the picture asked for."""
 
 
 def find_renderer() -> list[str]:
@@ -65,50 +79,129 @@ def find_graphviz_pure() -> Optional[str]:
 
 
 def render_source(source: str, format: str = "svg",
-                  command: Optional[Sequence[str]] = None) -> bytes:
-    """Run a renderer on DOT `source` and return the picture (`format` "svg" or "png")."""
+                  command: Optional[Sequence[str]] = None,
+                  timeout: float = RENDER_TIMEOUT_SECONDS) -> bytes:
+    """Run a renderer on DOT `source` and return the picture (`format` "svg" or "png").
+
+    The renderer is killed after `timeout` seconds; RendererFailed if it fails,
+    times out, or prints something that is not an SVG or PNG picture.
+    """
     if format not in PICTURE_FORMATS:
         raise ValueError(f"format={format!r}: the renderer writes {' or '.join(PICTURE_FORMATS)}")
+    timeout = real_number(timeout, "timeout (seconds for the renderer)", 0.0, low_open=True)
     command = list(command) if command is not None else find_renderer()
+    name = Path(command[0]).name
     try:
-        finished = subprocess.run(
+        process = subprocess.Popen(
             [*command, f"-T{format}", "-q"],  # -q: no font warnings on stderr
-            input=source.encode("utf-8"),
-            capture_output=True,
-            timeout=RENDER_TIMEOUT_SECONDS,
-            check=False,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=os.name == "posix",  # its own process group, to kill it whole
         )
     except FileNotFoundError:
         raise RendererNotFound(f"the renderer {command[0]} is gone: {INSTALL_HINT}") from None
+    except OSError as problem:
+        raise RendererFailed(f"cannot run the renderer {command[0]}: "
+                             f"{problem.strerror or problem}") from None
+    try:
+        stdout, stderr = process.communicate(source.encode("utf-8"), timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise RuntimeError(f"{Path(command[0]).name} took over {RENDER_TIMEOUT_SECONDS} s to "
-                           f"lay out the graph; draw a smaller one (one example, or "
-                           f"cluster='module')") from None
-    if finished.returncode != 0 or not finished.stdout:
-        problem = finished.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RuntimeError(f"{Path(command[0]).name} failed (exit {finished.returncode}): "
-                           f"{problem[0] if problem else 'no output'}")
-    return finished.stdout
+        _kill(process)
+        raise RendererFailed(f"{name} took over {timeout:g} s to lay out the graph and was "
+                             f"stopped; draw a smaller graph (one example, or "
+                             f"cluster='module') or allow more time") from None
+    except BaseException:  # Ctrl-C: do not leave the renderer running
+        _kill(process)
+        raise
+    if process.returncode != 0 or not stdout:
+        problem = stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RendererFailed(f"{name} failed (exit {process.returncode}): "
+                             f"{problem[0] if problem else 'no output'}")
+    return check_picture(stdout, format, name)
+
+
+def _kill(process: subprocess.Popen) -> None:
+    """Kill the renderer and everything it started, and reap it."""
+    try:
+        if os.name == "posix":
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
+    except (ProcessLookupError, PermissionError):
+        pass  # it ended on its own meanwhile
+    for pipe in (process.stdin, process.stdout, process.stderr):
+        if pipe is not None:
+            pipe.close()
+    process.wait()
+
+
+def check_picture(content: bytes, format: str, renderer: str = "the renderer") -> bytes:
+    """`content` if it is an SVG (parses as XML, root <svg>) or PNG picture; else RendererFailed."""
+    if format == "png":
+        if not content.startswith(PNG_SIGNATURE):
+            raise RendererFailed(f"{renderer} printed something that is not a PNG picture "
+                                 f"(it starts with {content[:12]!r}); nothing was written")
+        return content
+    try:
+        tag = ElementTree.fromstring(content).tag
+    except ElementTree.ParseError as problem:
+        raise RendererFailed(f"{renderer} printed something that is not an SVG picture "
+                             f"(not XML: {problem}); nothing was written") from None
+    if tag not in SVG_TAGS:
+        raise RendererFailed(f"{renderer} printed XML whose root is <{tag}>, not an SVG "
+                             f"picture; nothing was written")
+    return content
 
 
 def write_atomically(path: Union[str, Path], content: Union[bytes, str]) -> Path:
-    """Write `content` to a temporary file beside `path`, then rename it over `path`."""
-    path = Path(path)
+    """Write `content` to a temporary file beside `path`, then rename it over `path`.
+
+    The new file keeps the mode of the file it replaces (a new one gets the mode
+    a plain open() would give).
+    """
+    return write_all_atomically({path: content})[0]
+
+
+def write_all_atomically(contents: Mapping[Union[str, Path], Union[bytes, str]]) -> list[Path]:
+    """Write several files, each atomically: all are written to temporary files first,
+    and only when every one is complete are they renamed into place.
+
+    So a failure while writing (a full disk, a folder in the way) replaces none of them.
+    """
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, content in contents.items():
+            staged.append((_stage(Path(path), content), Path(path)))
+        for temporary, path in staged:
+            os.replace(temporary, path)  # atomic on POSIX and Windows
+    except BaseException:
+        for temporary, _ in staged:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+        raise
+    return [path for _, path in staged]
+
+
+def _stage(path: Path, content: Union[bytes, str]) -> str:
+    """Write `content` to a new temporary file beside `path`, with the mode `path` should get."""
     data = content.encode("utf-8") if isinstance(content, str) else content
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot write {path}: the folder {folder} does not exist")
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write {path}: it is a folder")
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)  # keep the mode of the file it replaces
+    except FileNotFoundError:
+        mode = 0o666 & ~_current_umask()  # mkstemp's 0600 is not what open() would give
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
-        # mkstemp makes the file private (0600); give it the mode a plain open() would.
-        os.chmod(temporary, 0o666 & ~_current_umask())
-        os.replace(temporary, path)  # atomic on POSIX and Windows
+        os.chmod(temporary, mode)
     except BaseException:
         os.unlink(temporary)
         raise
-    return path
+    return temporary
 
 
 def _current_umask() -> int:
@@ -118,5 +211,6 @@ def _current_umask() -> int:
     return mask
 
 
-__all__ = ["RendererNotFound", "find_renderer", "find_graphviz_pure", "render_source",
-           "write_atomically", "INSTALL_HINT"]
+__all__ = ["RendererNotFound", "RendererFailed", "find_renderer", "find_graphviz_pure",
+           "render_source", "check_picture", "write_atomically", "write_all_atomically",
+           "INSTALL_HINT", "RENDER_TIMEOUT_SECONDS"]

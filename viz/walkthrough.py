@@ -29,7 +29,12 @@ from typing import Iterable, Optional, Union, overload
 from tinygrad_edu.engine import DOT, Value, topological_order
 from tinygrad_edu.viz.dot import MAX_NODES, draw_dot, format_number, node_role
 from tinygrad_edu.viz.notebook import FramedPage, png_options
-from tinygrad_edu.viz.renderer import find_renderer, render_source, write_atomically
+from tinygrad_edu.viz.renderer import (
+    RENDER_TIMEOUT_SECONDS,
+    find_renderer,
+    render_source,
+    write_atomically,
+)
 
 ORDINALS = ("1st", "2nd", "3rd")
 # n-ary ops with more operands than this are summarised instead of written out in full.
@@ -84,13 +89,14 @@ def walkthrough_html(
     decimals: int = 4,
     parameters: Optional[Iterable[Value]] = None,
     max_nodes: Optional[int] = MAX_NODES,
+    timeout: float = RENDER_TIMEOUT_SECONDS,
 ) -> str:
     """The self-contained step-by-step page for the graph of `root`, as HTML text."""
     order = topological_order(root)
     parameter_set = set(parameters) if parameters is not None else None
     graph = draw_dot(root, rankdir=rankdir, decimals=decimals, show_local_grads=True,
                      parameters=parameter_set, number_unlabelled=True, max_nodes=max_nodes)
-    svg = render_source(graph.source, "svg").decode("utf-8")
+    svg = render_source(graph.source, "svg", timeout=timeout).decode("utf-8")
     svg = svg[svg.index("<svg"):]  # drop the XML prolog and doctype: it is inlined into HTML
     steps = build_steps(root, order, decimals, parameter_set)
     grads = backward_grads(root, order)

@@ -3,8 +3,12 @@
 One module per subcommand (`demo`, `render`, `gradcheck`, `train`, `trace`), each with
 an `add_arguments(parser)` that declares its options and a `run(args) -> int`
 that calls public functions and returns the exit code; `arguments` holds what
-they share. Nothing in the library imports this package. Bad arguments exit
-with code 2 and a one-line message.
+they share. Nothing in the library imports this package.
+
+Every way a command ends is one line and a documented exit code, never a
+traceback: 0 success, 1 a failed check (a gradient off, the σ(z) − y check,
+training that diverged), 2 bad usage or a rejected program, 130 Ctrl-C, and
+3 for an error this code did not expect (a bug: the line says so).
 """
 
 from __future__ import annotations
@@ -49,11 +53,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    where = f"tinygrad-edu {args.command}"
     try:
         return args.run(args)
     except UsageError as problem:
-        print(f"tinygrad-edu {args.command}: error: {problem}", file=sys.stderr)
+        print(f"{where}: error: {problem}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{where}: interrupted", file=sys.stderr)
+        return 130  # the shell's code for "stopped by Ctrl-C"
+    except MemoryError:
+        print(f"{where}: error: out of memory; try a smaller input", file=sys.stderr)
+        return 2
+    except Exception as problem:  # a bug: still one line, and it says so
+        text = " ".join(str(problem).split())[:300]
+        print(f"{where}: internal error (a bug, please report it): "
+              f"{type(problem).__name__}: {text}", file=sys.stderr)
+        return 3
 
 
 __all__ = ["build_parser", "main"]

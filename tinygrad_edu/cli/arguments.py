@@ -2,14 +2,18 @@
 
 `render` and `gradcheck` (and later commands that take a program of the
 expression language) declare the same options with `add_program_arguments`
-and read the program with `read_program`: an argument, `-f FILE`, or stdin.
+and read the program with `read_program`: an argument, `-f FILE`, or stdin,
+read no further than the language's size limit, so /dev/zero or an endless
+pipe costs no more memory than the largest program allowed.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+from typing import TextIO
+
+from tinygrad_edu.expr import MAX_SOURCE_LENGTH
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -41,9 +45,10 @@ def read_program(args: argparse.Namespace) -> str:
         if args.program not in (None, "-"):
             raise UsageError("give the program either as an argument or with -f, not both")
         try:
-            return Path(args.file).read_text(encoding="utf-8")
+            with open(args.file, encoding="utf-8") as file:
+                return _read_bounded(file, args.file)
         except (OSError, UnicodeDecodeError) as problem:
-            reason = getattr(problem, "strerror", None) or str(problem)
+            reason = getattr(problem, "strerror", None) or _decode_reason(problem)
             raise UsageError(f"cannot read the program from {args.file}: {reason}") from None
     if args.program not in (None, "-"):
         return args.program
@@ -51,7 +56,27 @@ def read_program(args: argparse.Namespace) -> str:
         # Waiting silently for typed input would look like a hang.
         raise UsageError('no program: give one, e.g. "L = c * (a + 2*b)", '
                          'or -f FILE, or pipe it in')
-    return sys.stdin.read()
+    try:
+        return _read_bounded(sys.stdin, "standard input")
+    except (OSError, UnicodeDecodeError) as problem:
+        reason = getattr(problem, "strerror", None) or _decode_reason(problem)
+        raise UsageError(f"cannot read the program from standard input: {reason}") from None
+
+
+def _read_bounded(stream: TextIO, source: str) -> str:
+    """At most MAX_SOURCE_LENGTH characters of `stream`; UsageError if there are more."""
+    text = stream.read(MAX_SOURCE_LENGTH + 1)
+    if len(text) > MAX_SOURCE_LENGTH:
+        raise UsageError(f"the program in {source} is longer than the limit of "
+                         f"{MAX_SOURCE_LENGTH} characters")
+    return text
+
+
+def _decode_reason(problem: Exception) -> str:
+    """Why text could not be read, in one short line."""
+    if isinstance(problem, UnicodeDecodeError):
+        return f"not UTF-8 text ({problem.reason} at {problem.object[problem.start:][:1]!r})"
+    return str(problem)
 
 
 __all__ = ["OneLineParser", "UsageError", "add_program_arguments", "read_program"]

@@ -56,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
     except GradcheckError as failure:
         print(failure.report)
         return 1
+    except DOMAIN_ERRORS as problem:  # an eps too small for an input, a backward overflow
+        raise UsageError(str(problem)) from None
     print(report)
     return 0
 

@@ -19,8 +19,12 @@ from pathlib import Path
 from tinygrad_edu import viz
 from tinygrad_edu.cli.arguments import UsageError, add_program_arguments, read_program
 from tinygrad_edu.expr import ExpressionError, parse_program, parse_settings
-from tinygrad_edu.viz.dot import RANKDIRS
-from tinygrad_edu.viz.renderer import RendererNotFound, write_atomically
+from tinygrad_edu.viz.dot import MAX_NODES, RANKDIRS, GraphTooLarge
+from tinygrad_edu.viz.renderer import (
+    RENDER_TIMEOUT_SECONDS,
+    RendererNotFound,
+    write_all_atomically,
+)
 from tinygrad_edu.viz.walkthrough import walkthrough_html
 
 WALKTHROUGH_SUFFIXES = (".html", ".htm")
@@ -42,6 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="direction of the drawing: LR (left to right, default) or TB, ...")
     parser.add_argument("--decimals", type=int, default=4,
                         help="digits after the decimal point (default 4)")
+    parser.add_argument("--max-nodes", type=int, default=MAX_NODES, metavar="N",
+                        help="refuse graphs with more Values than this (default %(default)s)")
+    parser.add_argument("--timeout", type=float, default=RENDER_TIMEOUT_SECONDS,
+                        metavar="SECONDS",
+                        help="stop the renderer after this long (default %(default)g)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,27 +67,33 @@ def run(args: argparse.Namespace) -> int:
     result = values[program.output]
     if not result.label:
         result.label = "result"  # a bare final expression has no variable name
-    result.backward()
+    try:
+        result.backward()
+    except OverflowError as problem:
+        raise UsageError(str(problem)) from None
 
     # Everything is drawn before anything is written, so an error leaves no file behind.
     contents = {}
+    options = {"rankdir": args.rankdir, "decimals": args.decimals,
+               "max_nodes": args.max_nodes, "timeout": args.timeout}
     try:
         for path, kind in targets:
             if kind == "walkthrough":
-                contents[path] = walkthrough_html(result, rankdir=args.rankdir,
-                                                  decimals=args.decimals)
+                contents[path] = walkthrough_html(result, **options)
             else:
-                contents[path] = viz.picture(result, path, rankdir=args.rankdir,
-                                             decimals=args.decimals,
-                                             show_local_grads=args.local_grads,
-                                             shade_grads=args.shade_grads)
+                contents[path] = viz.picture(result, path, show_local_grads=args.local_grads,
+                                             shade_grads=args.shade_grads, **options)
+    except GraphTooLarge as problem:
+        raise UsageError(str(GraphTooLarge(problem.nodes, problem.max_nodes,
+                                           "--max-nodes {}"))) from None
     except (RendererNotFound, ValueError, RuntimeError) as problem:
         raise UsageError(str(problem)) from None
-    for path, content in contents.items():
-        try:
-            write_atomically(path, content)
-        except OSError as problem:
-            raise UsageError(f"cannot write {path}: {problem.strerror or problem}") from None
+    try:
+        written = write_all_atomically(contents)  # all of them, or none
+    except OSError as problem:
+        raise UsageError(f"cannot write {problem.filename or 'the output'}: "
+                         f"{problem.strerror or problem}") from None
+    for path in written:
         print(f"wrote {path}")
     return 0
 
@@ -102,10 +117,26 @@ def _check_targets(args: argparse.Namespace) -> list[tuple[Path, str]]:
                              "and/or --walkthrough STEPS.html")
     if not 0 <= args.decimals <= 12:
         raise UsageError(f"--decimals {args.decimals}: give a whole number from 0 to 12")
+    if args.max_nodes < 1:
+        raise UsageError(f"--max-nodes {args.max_nodes}: give a whole number >= 1")
+    if not 0 < args.timeout < float("inf"):
+        raise UsageError(f"--timeout {args.timeout:g}: give a number of seconds > 0")
+    if len(targets) == 2 and targets[0][0].resolve() == targets[1][0].resolve():
+        raise UsageError(f"-o and --walkthrough both name {targets[0][0]}; give two files")
     for path, _ in targets:
-        if not path.parent.is_dir():
-            raise UsageError(f"cannot write {path}: the folder {path.parent} does not exist")
+        check_output_file(path)
     return targets
+
+
+def check_output_file(path: Path) -> None:
+    """UsageError unless `path` can be written as a file: its folder exists, it is no folder."""
+    folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"cannot write {path}: {folder} is a file, not a folder")
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {path}: the folder {folder} does not exist")
+    if path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a folder")
 
 
 __all__ = ["add_arguments", "run"]

@@ -4,14 +4,27 @@
 
 A thin layer over `tinygrad_edu.train` (`fit`, `evaluate`, the output-gradient
 check), `tinygrad_edu.data` and the plots of `tinygrad_edu.viz.plots`. Exit
-code 0 on success, 1 when the σ(z) − y check fails, 2 for bad options, 130
-when Ctrl-C stopped training (what was learned is still written).
+code 0 on success, 1 when the σ(z) − y check fails or the numbers overflow
+(too large a learning rate or data), 2 for bad options, 130 when Ctrl-C
+stopped training (what was learned is still written).
+
+Nothing is written until everything is ready: the --out folder is checked
+before training, the plots and summary are drawn in memory, and then all the
+files are renamed into place at once. A second Ctrl-C before that point exits
+with 130 and writes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import random
+import signal
+import sys
+import tempfile
+import threading
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -29,8 +42,13 @@ from tinygrad_edu.train import (
     fit,
     probabilities,
 )
+from tinygrad_edu.viz.renderer import write_all_atomically
 
 DATASETS = ("moons", "circles", "xor", "spiral", "blobs")
+MAX_PARAMETERS = 1_000_000  # far above what a scalar engine trains in reasonable time
+MAX_PLOTTED = 2_000  # points drawn on the decision boundary
+# A full-batch step holds the graph of every example at once (about 1 kB each for 16,16).
+MAX_FULL_BATCH = 100_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +99,7 @@ def parse_hidden(text: str) -> list[int]:
         sizes = [int(part) for part in text.split(",")]
     except ValueError:
         sizes = []
-    if not sizes or any(size < 1 for size in sizes):
+    if not sizes or any(not 1 <= size <= MAX_PARAMETERS for size in sizes):
         raise ValueError(f"--hidden {text!r}: expected layer sizes like 16,16 "
                          f"(whole numbers >= 1), or '' for no hidden layer")
     return sizes
@@ -91,10 +109,14 @@ def _load_data(args: argparse.Namespace) -> tuple[list[list[float]], list[int], 
     """The data the arguments ask for, and a name for it."""
     if args.data is not None:
         try:
-            X, y = data.load_csv(args.data)
+            X, y = data.load_csv(args.data, classes=None if args.loss == "ce" else 2)
         except OSError as problem:
-            raise ValueError(f"--data {args.data}: cannot read it: {problem.strerror}") from None
+            raise ValueError(f"--data {args.data}: cannot read it: "
+                             f"{problem.strerror or problem}") from None
         return X, y, args.data
+    if not 0 < args.samples <= data.MAX_ROWS:
+        raise ValueError(f"--samples {args.samples}: give a number of points from the number "
+                         f"of classes to {data.MAX_ROWS}")
     dataset = args.dataset or "moons"
     options: dict = {"n_samples": args.samples, "seed": args.seed}
     if args.noise is not None:
@@ -111,7 +133,7 @@ def _load_data(args: argparse.Namespace) -> tuple[list[list[float]], list[int], 
     return X, y, dataset
 
 
-def _build(args: argparse.Namespace, classes: int) -> tuple[MLP, Optimizer]:
+def _build(args: argparse.Namespace, classes: int, examples: int) -> tuple[MLP, Optimizer]:
     """The model and optimizer the arguments ask for."""
     if args.loss != "ce" and classes != 2:
         raise ValueError(f"--loss {args.loss} is for two classes, but the data has {classes}; "
@@ -120,11 +142,19 @@ def _build(args: argparse.Namespace, classes: int) -> tuple[MLP, Optimizer]:
         raise ValueError(f"--steps {args.steps}: must be >= 0")
     if args.batch_size < 0:
         raise ValueError(f"--batch-size {args.batch_size}: must be >= 0 (0 = all examples)")
-    if not args.lr > 0:
+    if not 0 < args.lr < math.inf:
         raise ValueError(f"--lr {args.lr}: the learning rate must be > 0")
+    if (args.batch_size == 0 or args.batch_size >= examples) and examples > MAX_FULL_BATCH:
+        raise ValueError(f"--batch-size {args.batch_size}: a step on all {examples} points "
+                         f"would hold the graph of every one in memory; give a batch size "
+                         f"up to {MAX_FULL_BATCH}, e.g. --batch-size 32")
     outputs = classes if args.loss == "ce" else 1
-    model = MLP(2, parse_hidden(args.hidden) + [outputs], activation=args.activation,
-                seed=args.seed)
+    sizes = [2, *parse_hidden(args.hidden), outputs]
+    count = sum((nin + 1) * nout for nin, nout in zip(sizes, sizes[1:]))
+    if count > MAX_PARAMETERS:
+        raise ValueError(f"--hidden {args.hidden}: {count} parameters is more than "
+                         f"{MAX_PARAMETERS}; a scalar engine would take days")
+    model = MLP(2, sizes[1:], activation=args.activation, seed=args.seed)
     if args.optimizer == "adam":
         return model, Adam(model.parameters(), lr=args.lr)
     return model, SGD(model.parameters(), lr=args.lr)
@@ -135,10 +165,25 @@ def run(args: argparse.Namespace) -> int:
     try:
         X, y, name = _load_data(args)
         classes = max(y) + 1
-        model, optimizer = _build(args, classes)
+        model, optimizer = _build(args, classes, len(X))
     except ValueError as problem:
         raise UsageError(str(problem)) from None
     out = Path(args.out)
+    created = _prepare_folder(out)  # before any long work: a bad --out fails fast
+    try:
+        code = _train_and_write(args, model, optimizer, X, y, name, classes, out)
+    except BaseException:
+        _remove_empty(created)
+        raise
+    if code not in (0, 130) or not any(out.iterdir()):
+        _remove_empty(created)
+    return code
+
+
+def _train_and_write(args: argparse.Namespace, model: MLP, optimizer: Optimizer,
+                     X: list[list[float]], y: list[int], name: str, classes: int,
+                     out: Path) -> int:
+    """Check, train, check again, then write every output at once; the exit code."""
     parameters = len(model.parameters())
     print(f"{model} with {parameters} parameters on {name} ({len(X)} points, {classes} classes)")
     print(f"loss {args.loss}, {args.optimizer} lr {args.lr:g}, {args.steps} steps, "
@@ -146,65 +191,143 @@ def run(args: argparse.Namespace) -> int:
           + (f", compiled ({args.compile} backend)" if args.compile else ""))
 
     checks = {}
+    steps_done = [0]
+    phase = "before training"
     try:
         before = check_output_gradient(model, X, y, args.loss)
         if before is not None:
             checks["before_training"] = before
             print(f"check before training: {before}")
+        phase = "while training"
         compile_as = True if args.compile == "auto" else (args.compile or False)
         history = fit(model, X, y, optimizer, loss=args.loss, steps=args.steps,
                       batch_size=args.batch_size, seed=args.seed, progress=True,
+                      callback=lambda step, loss, accuracy: steps_done.__setitem__(0, step + 1),
                       compile=compile_as)
         if history.interrupted:
             print(f"interrupted after {history.steps} of {args.steps} steps; "
                   f"writing what was trained so far")
+        phase = "after training"
         final_loss, accuracy = evaluate(model, X, y, args.loss)
         after = check_output_gradient(model, X, y, args.loss)
         if after is not None:
             checks["after_training"] = after
             print(f"check after training:  {after}")
+        print(f"final loss {final_loss:.4f}, accuracy {accuracy:.1%} "
+              f"({history.steps} steps in {history.seconds:.1f} s)")
+        summary = {
+            "data": name, "samples": len(X), "classes": classes,
+            "model": repr(model), "parameters": parameters,
+            "loss": args.loss, "optimizer": args.optimizer, "lr": args.lr,
+            "batch_size": args.batch_size, "seed": args.seed, "compile": args.compile,
+            "steps": history.steps, "steps_requested": args.steps,
+            "interrupted": history.interrupted,
+            "final_loss": final_loss, "accuracy": accuracy, "seconds": history.seconds,
+            "output_gradient_check": {when: asdict(check) for when, check in checks.items()},
+        }
+        phase = "while drawing the plots"
+        contents = _draw_outputs(out, model, X, y, history, _title(args, name, accuracy))
+        contents[out / "summary.json"] = json.dumps(summary, indent=2) + "\n"
     except (OutputGradientError, TraceMismatch) as problem:
         print(f"tinygrad-edu train: FAILED: {problem}")
         return 1
-    print(f"final loss {final_loss:.4f}, accuracy {accuracy:.1%} "
-          f"({history.steps} steps in {history.seconds:.1f} s)")
+    except (ArithmeticError, ValueError) as problem:  # an overflow, or every output saturated
+        where = f"at step {steps_done[0] + 1}" if phase == "while training" else phase
+        print(f"tinygrad-edu train: FAILED {where}: {problem}; try a smaller --lr, or data "
+              f"of a smaller scale; nothing written", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # a Ctrl-C after the one that ended training
+        print(f"tinygrad-edu train: interrupted {phase}; nothing written", file=sys.stderr)
+        return 130
+    try:
+        with _interrupts_deferred() as pressed:  # renaming takes microseconds: finish it
+            written = write_all_atomically(contents)
+    except OSError as problem:
+        raise UsageError(f"cannot write {problem.filename or out}: "
+                         f"{problem.strerror or problem}") from None
+    for path in written:
+        print(f"wrote {path}")
+    # 130: the shell's code for "stopped by Ctrl-C"
+    return 130 if history.interrupted or pressed else 0
 
+
+def _title(args: argparse.Namespace, name: str, accuracy: float) -> str:
     hidden = parse_hidden(args.hidden)
     layers = f"hidden {','.join(map(str, hidden))} {args.activation}" if hidden \
         else "no hidden layer"
-    title = f"{name}: {layers}, {args.loss} loss, accuracy {accuracy:.1%}"
-    files = _write_outputs(out, model, X, y, history, title)
-    summary = {
-        "data": name, "samples": len(X), "classes": classes,
-        "model": repr(model), "parameters": parameters,
-        "loss": args.loss, "optimizer": args.optimizer, "lr": args.lr,
-        "batch_size": args.batch_size, "seed": args.seed, "compile": args.compile,
-        "steps": history.steps, "steps_requested": args.steps,
-        "interrupted": history.interrupted,
-        "final_loss": final_loss, "accuracy": accuracy, "seconds": history.seconds,
-        "output_gradient_check": {when: asdict(check) for when, check in checks.items()},
-    }
-    summary_path = out / "summary.json"
-    summary_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    for path in [*files, summary_path]:
-        print(f"wrote {path}")
-    return 130 if history.interrupted else 0  # 130: the shell's code for "stopped by Ctrl-C"
+    return f"{name}: {layers}, {args.loss} loss, accuracy {accuracy:.1%}"
 
 
-def _write_outputs(out: Path, model: Module, X: list[list[float]], y: list[int],
-                   history: History, title: str) -> list[Path]:
-    """Draw the decision boundary and the loss curve as PNG and SVG; return the paths."""
+def _prepare_folder(out: Path) -> list[Path]:
+    """Make the --out folder and prove it takes files; the folders made, to remove on failure."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: it is a file, not a folder")
+    missing = []
+    folder = out
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"--out {out}: {folder} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass  # a file can be made there (os.access says yes to root even where it cannot)
+    except OSError as problem:
+        _remove_empty(list(reversed(missing)))
+        raise UsageError(f"--out {out}: cannot write there: "
+                         f"{problem.strerror or problem}") from None
+    return list(reversed(missing))
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders this command made, deepest first, if they are still empty."""
+    for folder in reversed(folders):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+@contextmanager
+def _interrupts_deferred():
+    """Hold back Ctrl-C for the moment the outputs are renamed into place."""
+    pressed: list[bool] = []  # one entry per Ctrl-C held back
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed  # signal handlers can only be set from the main thread
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _draw_outputs(out: Path, model: Module, X: list[list[float]], y: list[int],
+                  history: History, title: str) -> dict[Path, bytes]:
+    """The decision boundary and the loss curve as PNG and SVG bytes, by the path they go to."""
     from tinygrad_edu.viz import plots  # matplotlib loads only when there is something to draw
 
-    out.mkdir(parents=True, exist_ok=True)
-    boundary = [out / "decision_boundary.png", out / "decision_boundary.svg"]
-    plots.plot_decision_boundary(lambda point: probabilities(model(point)), X, y, boundary,
-                                 title=title)
-    if not history.steps:
-        return boundary
-    curve = [out / "loss_curve.png", out / "loss_curve.svg"]
-    plots.plot_loss_curve(history.losses, history.accuracies, curve, title=title)
-    return boundary + curve
+    X, y = _plotted_points(X, y)
+    names = ["decision_boundary.png", "decision_boundary.svg"]
+    if history.steps:
+        names += ["loss_curve.png", "loss_curve.svg"]
+    with tempfile.TemporaryDirectory() as drafts:
+        draft = {name: Path(drafts) / name for name in names}
+        plots.plot_decision_boundary(lambda point: probabilities(model(point)), X, y,
+                                     [draft[name] for name in names[:2]], title=title)
+        if history.steps:
+            plots.plot_loss_curve(history.losses, history.accuracies,
+                                  [draft[name] for name in names[2:]], title=title)
+        return {out / name: draft[name].read_bytes() for name in names}
+
+
+def _plotted_points(X: list[list[float]], y: list[int]) -> tuple[list, list]:
+    """At most MAX_PLOTTED points, a fixed sample: a million dots would make a huge SVG."""
+    if len(X) <= MAX_PLOTTED:
+        return X, y
+    chosen = sorted(random.Random(0).sample(range(len(X)), MAX_PLOTTED))
+    return [X[i] for i in chosen], [y[i] for i in chosen]
 
 
 __all__ = ["add_arguments", "run", "parse_hidden"]
