@@ -443,9 +443,18 @@ def _compare_structure(recorded: Recording, fresh: Recording) -> None:
 
 
 def _signature(step: Step) -> tuple:
-    """What must stay the same between recording and rebuild: op, inputs, folded numbers."""
-    kept = step.recorded if step.primitive is None or PYTHON_RULES[step.primitive].local_grads \
-        is _kept else step.recorded[2 * step.pairs:] if step.primitive is engine.DOT else ()
+    """What must stay the same between recording and rebuild: op, inputs, folded numbers.
+
+    The local derivatives a replay keeps as recorded numbers must match too (the 2 of
+    `x * 2`, a first layer's inputs baked into its dot nodes); the ones it recomputes
+    may differ, that is the point of replaying.
+    """
+    if step.primitive is engine.DOT:
+        kept = step.recorded[2 * step.pairs:]  # the partners that were plain numbers
+    elif PYTHON_RULES[step.primitive].local_grads is _kept:
+        kept = step.recorded
+    else:
+        kept = ()
     return (step.primitive, step.inputs, step.constant, step.pairs, kept, step.count)
 
 
