@@ -155,21 +155,32 @@ class Gather:
 class Elementwise:
     """A group of unary or binary nodes: one numpy call forward, one per input backward."""
 
-    def __init__(self, rule: NumpyRule, out: slice, inputs: list[Array], constants: Array) -> None:
-        self.rule, self.out = rule, out
+    def __init__(self, primitive: Primitive, out: slice, inputs: list[Array],
+                 constants: Array) -> None:
+        self.primitive, self.rule, self.out = primitive, NUMPY_RULES[primitive], out
         self.inputs = [Gather(index) for index in inputs]
         self.constants = constants
+        # x * x (a square, as in an L2 penalty): read x once, and add 2x·g back once.
+        self.square = primitive is engine.MUL and np.array_equal(inputs[0], inputs[1])
         self.saved: list[Array] = []
 
     def gathers(self) -> list[Gather]:
         return list(self.inputs)
 
     def forward(self, values: Array) -> None:
+        if self.square:
+            x = self.inputs[0].take(values)
+            self.saved = [x]
+            values[self.out] = x * x
+            return
         self.saved = [gather.take(values) for gather in self.inputs]
         values[self.out] = self.rule.forward(self.saved, self.constants)
 
     def backward(self, values: Array, grads: Array) -> None:
         upstream = grads[self.out]
+        if self.square:  # d(x·x)/dx = x + x, the two edges at once
+            self.inputs[0].add(grads, upstream * (2.0 * self.saved[0]))
+            return
         locals_ = self.rule.local_grads(self.saved, values[self.out], self.constants)
         for gather, local in zip(self.inputs, locals_):
             gather.add(grads, upstream * local)
@@ -226,6 +237,10 @@ class MatrixProduct:
         self.one_bias = bias is not None and bias.shape[1] == 1
         self.bias = Gather(bias[:, 0] if self.one_bias else bias) if bias is not None else None
         self.constants = constants
+        self.members: list[int] = []  # the recorded dot nodes it computes
+        # Where a relu of every output goes, when this layer's only reader is that relu:
+        # then the relu is done here, without a pass of its own (see _fuse_relus).
+        self.relu: Optional[slice] = None
         self.saved: tuple = ()
 
     def gathers(self) -> list[Gather]:
@@ -246,10 +261,16 @@ class MatrixProduct:
             result += bias if self.one_bias else bias.sum(axis=1)
         if self.constants is not None:
             result += self.constants
+        if self.relu is not None:
+            np.maximum(result, 0.0, out=values[self.relu].reshape(self.shape))
         self.saved = (x, w)
 
     def backward(self, values: Array, grads: Array) -> None:
-        upstream = grads[self.out].reshape(self.shape)
+        if self.relu is not None:  # relu'(z) = 1 for z > 0, else 0
+            z = values[self.out].reshape(self.shape)
+            upstream = grads[self.relu].reshape(self.shape) * (z > 0.0)
+        else:
+            upstream = grads[self.out].reshape(self.shape)
         x, w = self.saved
         if self.right is not None:
             self.left.add(grads, upstream.T @ x)  # dL/dW = G.T @ X
@@ -384,11 +405,32 @@ class NumpyBackend:
             size += max(cells.values()) + 1
             self.operations.append(operation)
         self.size, self.n_leaves = size, n_leaves
+        self._fuse_relus(steps)
         self.leaf_order = self._place_leaves(recording)
         self.root = position[recording.root]
         self.outputs = np.array([position[i] for i in recording.outputs], dtype=np.intp)
         self.values = np.zeros(size)
         self.grads = np.zeros(size)
+
+    def _fuse_relus(self, steps: list[Step]) -> None:
+        """Let a matrix product apply the relu that reads all of it and that alone reads it."""
+        uses = [0] * len(steps)
+        for step in steps:
+            for j in step.inputs:
+                uses[j] += 1
+        products = {(op.out.start, op.out.stop): op for op in self.operations
+                    if isinstance(op, MatrixProduct)}
+        fused = set()
+        for k, op in enumerate(self.operations):
+            if not (isinstance(op, Elementwise) and op.primitive is engine.RELU
+                    and op.inputs[0].slice is not None):
+                continue
+            product = products.get((op.inputs[0].slice.start, op.inputs[0].slice.stop))
+            if product is not None and product.relu is None \
+                    and all(uses[i] == 1 for i in product.members):
+                product.relu = op.out
+                fused.add(k)
+        self.operations = [op for k, op in enumerate(self.operations) if k not in fused]
 
     def _place_leaves(self, recording: Recording) -> list[int]:
         """Lay the leaves out so that each layer's weights and biases are one block, row by row.
@@ -440,7 +482,7 @@ class NumpyBackend:
         inputs = [np.array([position[steps[i].inputs[k]] for i in members])
                   for k in range(len(first.inputs))]
         constants = np.array([steps[i].constant or 0.0 for i in members])
-        return Elementwise(NUMPY_RULES[first.primitive], out, inputs, constants), cells
+        return Elementwise(first.primitive, out, inputs, constants), cells
 
     @staticmethod
     def _linear_group(members: list[int], linear: dict[int, _Linear],
@@ -520,6 +562,7 @@ class NumpyBackend:
             baked if baked.shape[1] else None, baked_left if baked.shape[1] else None,
             bias if bias.shape[1] else None,
             constants.reshape(n_rows, n_columns) if constants.any() else None)
+        operation.members = list(cells)
         return operation, cells
 
     def _gathered_dot(self, members: list[int], steps: list[Step], position: dict[int, int],
