@@ -4,8 +4,10 @@ installed Chromium (Debian: apt-get install chromium; or set CHROMIUM=/path/to/c
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from collections.abc import Iterator
 
 import pytest
 
@@ -35,4 +37,23 @@ def browser():
         browser.close()
 
 
-__all__ = ["sync_api", "browser", "CHROMIUM", "CHROMIUM_ARGS"]
+@contextlib.contextmanager
+def page_opener(browser, width: int, height: int) -> Iterator:
+    """A function that opens a local file in a page of this size, offline (a request that
+    would leave the machine is refused at once); any script error in the page fails the test."""
+    errors: list[str] = []
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.route("**/*", lambda route: route.continue_()
+               if route.request.url.startswith(("file:", "data:", "about:")) else route.abort())
+
+    def open_(path):
+        page.goto(path.as_uri())
+        return page
+
+    yield open_
+    page.close()
+    assert errors == []
+
+
+__all__ = ["sync_api", "browser", "page_opener", "CHROMIUM", "CHROMIUM_ARGS"]

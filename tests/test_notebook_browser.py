@@ -13,7 +13,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from chromium import browser  # noqa: F401 - the fixture
+from chromium import browser, page_opener  # noqa: F401 - browser: the fixture
 from lecture import lecture_graph
 from notebook_runs import executed
 
@@ -42,19 +42,8 @@ def exported(tmp_path_factory):
 def open_page(browser):  # noqa: F811 - the fixture imported above
     """Open a file at 1,200 px, offline (the template's CDN scripts are refused at once);
     fail the test on any script error."""
-    errors = []
-    page = browser.new_page(viewport={"width": PAGE_WIDTH, "height": 900})
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.route("**/*", lambda route: route.continue_()
-               if route.request.url.startswith(("file:", "data:", "about:")) else route.abort())
-
-    def open_(path):
-        page.goto(path.as_uri())
-        return page
-
-    yield open_
-    page.close()
-    assert errors == []
+    with page_opener(browser, PAGE_WIDTH, 900) as open_:
+        yield open_
 
 
 def right_edge_of_box(svg: str, label: str) -> float:

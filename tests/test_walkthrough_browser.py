@@ -9,7 +9,7 @@ tests are skipped.
 from __future__ import annotations
 
 import pytest
-from chromium import browser  # noqa: F401 - the fixture
+from chromium import browser, page_opener  # noqa: F401 - browser: the fixture
 from lecture import lecture_graph
 
 from tinygrad_edu import topological_order, viz
@@ -22,17 +22,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def open_page(browser):  # noqa: F811 - the fixture imported above
     """Open a walkthrough file; fail the test on any script error in the page."""
-    errors = []
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    page.on("pageerror", lambda error: errors.append(str(error)))
-
-    def open_(path):
-        page.goto(path.as_uri())
-        return page
-
-    yield open_
-    page.close()
-    assert errors == []
+    with page_opener(browser, 1280, 800) as open_:
+        yield open_
 
 
 

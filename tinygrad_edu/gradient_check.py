@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence, Union
 
 from tinygrad_edu.checks import real_number
-from tinygrad_edu.engine import Value, topological_order
+from tinygrad_edu.engine import Value, grad
 
 # What f may raise when a shifted input leaves its domain; anything else is a bug in f.
 DOMAIN_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
@@ -136,11 +136,12 @@ def gradcheck(f: Function, inputs: Sequence[Union[Value, float]], eps: float = 1
     leaves = [Value(x, label=x_in.label if isinstance(x_in, Value) else "")
               for x, x_in in zip(points, inputs)]
     output = _call(f, leaves)
-    analytic = _gradients(output, leaves)
+    analytic = [g.data for g in grad(output, leaves)]  # touches no .grad of f's graph
 
     checks = []
-    for i, (name, x, grad) in enumerate(zip(names, points, analytic)):
-        checks.append(_check_one(f, points, i, name, x, output.data, grad, eps, atol, rtol))
+    for i, (name, x, derivative) in enumerate(zip(names, points, analytic)):
+        checks.append(_check_one(f, points, i, name, x, output.data, derivative, eps, atol,
+                                 rtol))
     report = GradcheckReport(tuple(checks), output.data, eps, atol, rtol)
     if not report.passed:
         raise GradcheckError(report)
@@ -154,22 +155,6 @@ def _check_step(name: str, x: float, eps: float) -> None:
             raise ValueError(f"eps={eps:g} is too small for input {name}={x!r}: floats near it "
                              f"are {math.ulp(x):.3g} apart, so x ± eps rounds to nearly x; "
                              f"use an eps of about {abs(x) * 1e-6:.0e} (a millionth of |x|)")
-
-
-def _gradients(output: Value, leaves: list[Value]) -> list[float]:
-    """d output / d leaf for each leaf, leaving every other node's grad as it was."""
-    order = topological_order(output)
-    # f may close over Values the caller owns (a model's parameters): backward
-    # would add into their grads, so every grad in the graph is put back afterwards.
-    saved = [node.grad for node in order]
-    for leaf in leaves:
-        leaf.grad = 0.0
-    try:
-        output.backward()
-        return [leaf.grad for leaf in leaves]
-    finally:
-        for node, grad in zip(order, saved):
-            node.grad = grad
 
 
 def _check_one(f: Function, points: list[float], i: int, name: str, x: float, f_x: float,

@@ -13,7 +13,8 @@ import argparse
 import sys
 from typing import TextIO
 
-from tinygrad_edu.expr import MAX_SOURCE_LENGTH
+from tinygrad_edu.engine import Value
+from tinygrad_edu.expr import MAX_SOURCE_LENGTH, ExpressionError, parse_program, parse_settings
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -63,6 +64,26 @@ def read_program(args: argparse.Namespace) -> str:
         raise UsageError(f"cannot read the program from standard input: {reason}") from None
 
 
+def run_program(args: argparse.Namespace) -> Value:
+    """Read, check and run the program the arguments give; its result, labelled.
+
+    A program outside the language, unset inputs, or a domain error while
+    running it (log(0), 1/0, exp(1000)) is a UsageError.
+    """
+    source = read_program(args)
+    try:
+        program = parse_program(source)
+        values = program.evaluate(parse_settings(args.settings))
+    except ExpressionError as problem:
+        raise UsageError(str(problem)) from None
+    except (ValueError, ZeroDivisionError, OverflowError) as problem:
+        raise UsageError(f"while running the program: {problem}") from None
+    result = values[program.output]
+    if not result.label:
+        result.label = "result"  # a bare final expression has no variable name
+    return result
+
+
 def _read_bounded(stream: TextIO, source: str) -> str:
     """At most MAX_SOURCE_LENGTH characters of `stream`; UsageError if there are more."""
     text = stream.read(MAX_SOURCE_LENGTH + 1)
@@ -79,4 +100,5 @@ def _decode_reason(problem: Exception) -> str:
     return str(problem)
 
 
-__all__ = ["OneLineParser", "UsageError", "add_program_arguments", "read_program"]
+__all__ = ["OneLineParser", "UsageError", "add_program_arguments", "read_program",
+           "run_program"]

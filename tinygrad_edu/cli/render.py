@@ -17,8 +17,7 @@ import argparse
 from pathlib import Path
 
 from tinygrad_edu import viz
-from tinygrad_edu.cli.arguments import UsageError, add_program_arguments, read_program
-from tinygrad_edu.expr import ExpressionError, parse_program, parse_settings
+from tinygrad_edu.cli.arguments import UsageError, add_program_arguments, run_program
 from tinygrad_edu.viz.dot import MAX_NODES, RANKDIRS, GraphTooLarge
 from tinygrad_edu.viz.renderer import (
     RENDER_TIMEOUT_SECONDS,
@@ -56,17 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the program, backpropagate, and write the graph and/or the walkthrough page."""
     targets = _check_targets(args)
-    source = read_program(args)
-    try:
-        program = parse_program(source)
-        values = program.evaluate(parse_settings(args.settings))
-    except ExpressionError as problem:
-        raise UsageError(str(problem)) from None
-    except (ValueError, ZeroDivisionError, OverflowError) as problem:  # log(0), 1/0, exp(1000)
-        raise UsageError(f"while running the program: {problem}") from None
-    result = values[program.output]
-    if not result.label:
-        result.label = "result"  # a bare final expression has no variable name
+    result = run_program(args)
     try:
         result.backward()
     except OverflowError as problem:

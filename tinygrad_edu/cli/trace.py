@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import argparse
 
-from tinygrad_edu.cli.arguments import UsageError, add_program_arguments, read_program
+from tinygrad_edu.cli.arguments import add_program_arguments, run_program
 from tinygrad_edu.engine import number_text
-from tinygrad_edu.expr import ExpressionError, parse_program, parse_settings
 from tinygrad_edu.tracing import trace
 
 
@@ -26,17 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the traced program's source, then its result and gradients; exit code 0."""
-    source = read_program(args)
-    try:
-        program = parse_program(source)
-        values = program.evaluate(parse_settings(args.settings))
-    except ExpressionError as problem:
-        raise UsageError(str(problem)) from None
-    except (ValueError, ZeroDivisionError, OverflowError) as problem:  # log(0), 1/0, exp(1000)
-        raise UsageError(f"while running the program: {problem}") from None
-    result = values[program.output]
-    if not result.label:
-        result.label = "result"  # a bare final expression has no variable name
+    result = run_program(args)
     traced = trace(lambda: result)
     print(traced.source, end="")
     value = traced()
