@@ -103,10 +103,20 @@ def _constant_locals(node: Value) -> tuple:
     return node.local_grads
 
 
+def dot_pairs(node: Value) -> int:
+    """How many (w_i, x_i) pairs of two Values lead a dot node's inputs (0 for other nodes).
+
+    A dot node's inputs are those pairs first (each one's local grad is the
+    other's data), then single Values whose partner was a plain number, then a
+    Value bias.
+    """
+    return int(node._local_a) if node._primitive is DOT else 0
+
+
 def _dot_derivatives(node: Value) -> tuple:
     """∂(w·x + b)/∂w_i = x_i and ∂/∂x_i = w_i: the partner Value where it is one."""
     edges = node._more
-    paired = 2 * int(node._local_a)  # the leading edges come in (w_i, x_i) pairs
+    paired = 2 * dot_pairs(node)  # the leading edges come in (w_i, x_i) pairs
     inputs, locals_ = edges[0::2], edges[1::2]
     return tuple(inputs[k ^ 1] if k < paired else locals_[k] for k in range(len(inputs)))
 
@@ -114,7 +124,7 @@ def _dot_derivatives(node: Value) -> tuple:
 def _pow_derivatives(node: Value) -> tuple:
     base, exponent = node.inputs
     if base.data == 0.0:
-        raise ValueError(f"{_describe(node)}: with the base at 0, the derivative of "
+        raise ValueError(f"{describe_node(node)}: with the base at 0, the derivative of "
                          f"base ** exponent is not a differentiable function there")
     # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b ln a
     return exponent * base ** (exponent - 1.0), node * base.log()
@@ -527,7 +537,7 @@ class Value:
                 upstream = node.grad
                 if not -_INF < upstream < _INF:
                     raise OverflowError(
-                        f"backward: the gradient of {_describe(node)} is {upstream}, "
+                        f"backward: the gradient of {describe_node(node)} is {upstream}, "
                         f"not a finite number"
                     )
                 a = node._input_a
@@ -605,8 +615,8 @@ def describe_operation(primitive: Primitive, inputs: Sequence[Value],
     return primitive.formula(operands, constant)
 
 
-def _describe(node: Value) -> str:
-    """How an error names a node: its label, else its op."""
+def describe_node(node: Value) -> str:
+    """How an error names a node: its label, else its op (`'e'`, `the node made by '*2'`)."""
     if node.label:
         return repr(node.label)
     if node.op:
@@ -833,7 +843,7 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False
         else:
             locals_ = node.local_grads
             if not -_INF < upstream < _INF:
-                raise OverflowError(f"grad: the gradient of {_describe(node)} is {upstream}, "
+                raise OverflowError(f"grad: the gradient of {describe_node(node)} is {upstream}, "
                                     f"not a finite number")
         for operand, local in zip(node.inputs, locals_):
             contribution = _times(upstream, local)
@@ -844,7 +854,7 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False
         g = grads.get(x, 0.0)
         if type(g) is not Value:
             if not -_INF < g < _INF:
-                raise OverflowError(f"grad: the gradient of {_describe(x)} is {g}, "
+                raise OverflowError(f"grad: the gradient of {describe_node(x)} is {g}, "
                                     f"not a finite number")
             g = Value(g)
         results.append(g)

@@ -63,10 +63,10 @@ def record(root: Value, extras: Sequence[Value] = ()) -> Recording:
             continue
         if primitive.derivatives is None:  # an op of your own (Value.from_op): numbers only
             raise TypeError(f"trace: cannot replay the op {primitive.name!r} (the node "
-                            f"{engine._describe(node)}): only the numbers of its derivatives "
+                            f"{engine.describe_node(node)}): only the numbers of its derivatives "
                             f"at these inputs are known, not a rule to recompute them; run "
                             f"it eagerly instead")
-        pairs = int(node._local_a) if primitive is engine.DOT else 0
+        pairs = engine.dot_pairs(node)
         step = Step(primitive, tuple(map(position, node.inputs)), node.constant,
                     node.local_grads, pairs, node.data)
         if primitive is engine.MEAN:
