@@ -265,3 +265,13 @@ def test_the_trace_command_errors_like_render(args, message, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("tinygrad-edu trace: error: ")
     assert message in err
+
+
+def test_labels_that_are_no_python_names_become_safe_ones():
+    w = Value(0.5, label="w²")
+    y = w * 3 + Value(1.0, label="ﬁ") + Value(2.0, label="fi")  # NFKC folds ﬁ into fi
+    y.label = "d²y/dx²; import os"
+    program = trace(lambda: y)
+    assert "import os" not in program.source.replace("# ", "")
+    assert program() == y.data
+    assert (w.grad, y.inputs[1].grad) == (3.0, 1.0)

@@ -225,7 +225,8 @@ def variable_names(recording: Recording) -> list[str]:
     used = set(NAMESPACE) | set(keyword.kwlist) | {"grads", "float"}
     names = []
     for i, node in enumerate(recording.nodes):
-        base = re.sub(r"\W", "_", node.label) if node.label else ""
+        # ASCII only: Python folds some Unicode names together (NFKC), and `²` is no name.
+        base = re.sub(r"[^A-Za-z0-9_]", "_", node.label) if node.label else ""
         if not base or base[0].isdigit() or base.startswith("grad_"):
             base = (f"x{i}" if node.primitive is None else f"v{i}") if not base else f"_{base}"
         name, k = base, 1
