@@ -30,7 +30,7 @@ from pathlib import Path
 
 from tinygrad_edu import data
 from tinygrad_edu.cli.arguments import UsageError
-from tinygrad_edu.nn import MLP, Module
+from tinygrad_edu.nn import ACTIVATIONS, MLP, Module
 from tinygrad_edu.optim import SGD, Adam, Optimizer
 from tinygrad_edu.tracing import TraceMismatch
 from tinygrad_edu.train import (
@@ -68,7 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hidden", default="16,16", metavar="SIZES",
                         help="hidden layer sizes, comma-separated; 'none' for no hidden layer "
                              "(logistic regression) (default: 16,16)")
-    parser.add_argument("--activation", choices=("relu", "tanh", "sigmoid"), default="relu",
+    parser.add_argument("--activation", choices=[name for name in ACTIVATIONS if name != "linear"],
+                        default="relu",
                         help="activation of the hidden layers (default: relu)")
     parser.add_argument("--loss", choices=LOSSES, default="bce",
                         help="bce: sigmoid output + binary cross-entropy (2 classes); "
