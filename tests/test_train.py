@@ -157,6 +157,39 @@ def test_fit_refuses_labels_that_do_not_suit_the_loss():
         fit(model, X, y, Adam(model.parameters()), loss="bce")
 
 
+@pytest.mark.parametrize("compile", [False, "python"])
+@pytest.mark.parametrize("make, outputs, loss, message", [
+    (make_moons, 1, "ce",
+     r"loss 'ce' needs one model output per class, got a model with 1 output for 2 classes; "
+     r"give its last layer 2 units, as MLP\(2, \[16, 2\]\), or use loss 'bce'"),
+    (lambda **kw: make_blobs(centers=3, **kw), 2, "ce",
+     r"needs one model output per class, got a model with 2 outputs for 3 classes; "
+     r"give its last layer 3 units"),
+    (make_moons, 2, "bce",
+     r"loss 'bce' needs a model whose output is one logit Value, got a list of 2 outputs; "
+     r"give its last layer 1 unit, as MLP\(2, \[16, 1\]\), or use loss 'ce'"),
+    (make_moons, 3, "hinge", r"loss 'hinge' needs a model whose output is one logit Value, "
+                             r"got a list of 3 outputs"),
+])
+def test_fit_refuses_a_model_whose_outputs_do_not_suit_the_loss(make, outputs, loss, message,
+                                                                compile):
+    X, y = make(n_samples=30, seed=0)
+    model = MLP(2, [4, outputs], seed=0)
+    before = [p.data for p in model.parameters()]
+    with pytest.raises(ValueError, match=message):
+        fit(model, X, y, SGD(model.parameters(), lr=0.1), loss=loss, steps=2, compile=compile)
+    assert [p.data for p in model.parameters()] == before  # refused before any step
+
+
+def test_fit_refuses_empty_or_unequal_data_as_the_plots_do():
+    model = MLP(2, [4, 1], seed=0)
+    for X, y, counts in (([], [], "0 points and 0 labels"), ([[0.0, 1.0]], [0, 1],
+                                                              "1 points and 2 labels")):
+        with pytest.raises(ValueError, match=f"X and y must be non-empty and of the same "
+                                             f"length, got {counts}"):
+            fit(model, X, y, SGD(model.parameters(), lr=0.1))
+
+
 # ------------------------------------------------------- tinygrad-edu train
 SMALL = ["--samples", "40", "--hidden", "4", "--steps", "15"]
 
