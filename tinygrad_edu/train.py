@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence, Union
 
 from tinygrad_edu import engine
-from tinygrad_edu.checks import whole_number
+from tinygrad_edu.checks import points_and_labels, whole_number
 from tinygrad_edu.engine import Value
 from tinygrad_edu.losses import (
     binary_cross_entropy_with_logits,
@@ -145,6 +145,25 @@ def _check_labels(y: Sequence[int], loss: str) -> None:
                              f"is {other!r}; use loss 'ce' for more classes")
 
 
+def _check_outputs(model: Module, x: Sequence[float], y: Sequence[int], loss: str) -> None:
+    """Raise ValueError unless the model gives what the loss reads, asked about one point:
+    one logit per class for ce, a single logit Value for the others."""
+    output = model(x)
+    count = 1 if isinstance(output, Value) else len(output)
+    outputs = f"{count} output{'s' * (count != 1)}"
+    if loss == "ce":
+        classes = max(2, max(y) + 1)
+        if count < classes:
+            raise ValueError(f"loss 'ce' needs one model output per class, got a model with "
+                             f"{outputs} for {classes} classes; give its last layer {classes} "
+                             f"units, as MLP({len(x)}, [16, {classes}]), or use loss 'bce' "
+                             f"for two classes with one output")
+    elif not isinstance(output, Value):
+        raise ValueError(f"loss {loss!r} needs a model whose output is one logit Value, got a "
+                         f"list of {outputs}; give its last layer 1 unit, as "
+                         f"MLP({len(x)}, [16, 1]), or use loss 'ce' for one output per class")
+
+
 def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer: Optimizer,
         loss: str = "bce", steps: int = 200, batch_size: int = 0, seed: Optional[int] = 0,
         callback: Optional[Callable[[int, float, float], None]] = None,
@@ -168,9 +187,8 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer
     values (see `traceable_loss`), so one recording serves every step.
     """
     _check_labels(y, loss)
-    if len(X) != len(y) or not X:
-        raise ValueError(f"X and y must be non-empty and of the same length, "
-                         f"got {len(X)} points and {len(y)} labels")
+    points_and_labels(X, y)
+    _check_outputs(model, X[0], y, loss)
     steps = whole_number(steps, "steps", 0)
     batch_size = whole_number(batch_size, "batch_size (0 = all examples)", 0)
     rng = random.Random(seed)

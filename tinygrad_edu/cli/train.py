@@ -6,7 +6,8 @@ A thin layer over `tinygrad_edu.train` (`fit`, `evaluate`, the output-gradient
 check), `tinygrad_edu.data` and the plots of `tinygrad_edu.viz.plots`. Exit
 code 0 on success, 1 when the σ(z) − y check fails or the numbers overflow
 (too large a learning rate or data), 2 for bad options, 130 when Ctrl-C
-stopped training (what was learned is still written).
+stopped training (what was learned is still written). The progress bar is
+drawn only when stderr is a terminal: a log file or a pipe gets plain lines.
 
 Nothing is written until everything is ready: the --out folder is checked
 before training, the plots and summary are drawn in memory, and then all the
@@ -202,7 +203,8 @@ def _train_and_write(args: argparse.Namespace, model: MLP, optimizer: Optimizer,
         phase = "while training"
         compile_as = True if args.compile == "auto" else (args.compile or False)
         history = fit(model, X, y, optimizer, loss=args.loss, steps=args.steps,
-                      batch_size=args.batch_size, seed=args.seed, progress=True,
+                      batch_size=args.batch_size, seed=args.seed,
+                      # progress=None: a bar in a terminal, none into a file or a pipe
                       callback=lambda step, loss, accuracy: steps_done.__setitem__(0, step + 1),
                       compile=compile_as)
         if history.interrupted:
