@@ -580,7 +580,7 @@ class Value:
         grad(..., create_graph=True) is not possible, since only the numbers of
         its derivatives are known; the error names the op.
 
-            s = Value.from_op(math.log1p(math.exp(x.data)), [x], [sigmoid(x.data)], "softplus")
+            s = Value.from_op(math.log1p(math.exp(x.data)), [x], [sigmoid(x.data)], "my_softplus")
         """
         require_type(op, "op", str, "the operation's name, a string such as 'softplus'")
         built_in = [p.name for p in PRIMITIVES]
