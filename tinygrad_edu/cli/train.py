@@ -73,8 +73,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         default="relu",
                         help="activation of the hidden layers (default: relu)")
     parser.add_argument("--loss", choices=LOSSES, default="bce",
-                        help="bce: sigmoid output + binary cross-entropy (2 classes); "
-                             "ce: softmax + cross-entropy; hinge; mse (default: bce)")
+                        help="; ".join(f"{loss.name}: {loss.summary}" for loss in LOSSES.values())
+                        + " (default: bce)")
     parser.add_argument("--optimizer", choices=("sgd", "adam"), default="adam",
                         help="default: adam")
     parser.add_argument("--lr", type=float, default=0.05, metavar="RATE",
@@ -111,7 +111,7 @@ def _load_data(args: argparse.Namespace) -> tuple[list[list[float]], list[int], 
     """The data the arguments ask for, and a name for it."""
     if args.data is not None:
         try:
-            X, y = data.load_csv(args.data, classes=None if args.loss == "ce" else 2)
+            X, y = data.load_csv(args.data, classes=None if LOSSES[args.loss].per_class else 2)
         except OSError as problem:
             raise ValueError(f"--data {args.data}: cannot read it: "
                              f"{problem.strerror or problem}") from None
@@ -137,7 +137,7 @@ def _load_data(args: argparse.Namespace) -> tuple[list[list[float]], list[int], 
 
 def _build(args: argparse.Namespace, classes: int, examples: int) -> tuple[MLP, Optimizer]:
     """The model and optimizer the arguments ask for."""
-    if args.loss != "ce" and classes != 2:
+    if not LOSSES[args.loss].per_class and classes != 2:
         raise ValueError(f"--loss {args.loss} is for two classes, but the data has {classes}; "
                          f"use --loss ce")
     if args.steps < 0:
@@ -150,7 +150,7 @@ def _build(args: argparse.Namespace, classes: int, examples: int) -> tuple[MLP, 
         raise ValueError(f"--batch-size {args.batch_size}: a step on all {examples} points "
                          f"would hold the graph of every one in memory; give a batch size "
                          f"up to {MAX_FULL_BATCH}, e.g. --batch-size 32")
-    outputs = classes if args.loss == "ce" else 1
+    outputs = classes if LOSSES[args.loss].per_class else 1
     sizes = [2, *parse_hidden(args.hidden), outputs]
     count = sum((nin + 1) * nout for nin, nout in zip(sizes, sizes[1:]))
     if count > MAX_PARAMETERS:

@@ -57,6 +57,12 @@ CHECK_RTOL = 1e-9
 CHECK_ATOL = 1e-12
 
 
+# The branches a student did not write: the library's losses, given a plain-number label.
+LIBRARY_LOSSES = ("A loss of tinygrad_edu.losses branches on its logit's sign when the label is "
+                  "a plain number: give it the label as a Value (fed with program.feed), as "
+                  "fit(compile=True) does, and it is written without a branch.")
+
+
 class TraceMismatch(RuntimeError):
     """fn() built a different graph (shape, constants or numbers) than the one recorded."""
 
@@ -214,11 +220,11 @@ def _compare_structure(recorded: Recording, fresh: Recording) -> None:
                 f"`{_describe_step(old, recorded, i)}`, fn() now builds "
                 f"`{_describe_step(new, fresh, i)}`. fn's graph depends on the values (an if "
                 f"on .data?), so one recording cannot stand for it: remove the branch or "
-                f"trace again")
+                f"trace again. {LIBRARY_LOSSES}")
     if len(recorded.steps) != len(fresh.steps):
         raise TraceMismatch(f"program.check(): fn() now builds {len(fresh.steps)} nodes, the "
                             f"recording has {len(recorded.steps)}; fn's graph depends on the "
-                            f"values")
+                            f"values. {LIBRARY_LOSSES}")
 
 
 def _signature(step: Step) -> tuple:

@@ -99,8 +99,8 @@ def record(root: Value, extras: Sequence[Value] = ()) -> Recording:
             steps.append(Step(None, (), None, False, (), node.data))
             continue
         if primitive.forward is None:  # an op of your own (Value.from_op): numbers only
-            raise TypeError(f"trace: cannot replay the op {primitive.name!r} (the node "
-                            f"{engine.describe_node(node)}): only the numbers of its derivatives "
+            raise TypeError(f"trace: cannot replay the op {primitive.name!r} "
+                            f"({engine.describe_node(node)}): only the numbers of its derivatives "
                             f"at these inputs are known, not a rule to recompute them; run "
                             f"it eagerly instead")
         inputs = tuple(map(position, node.inputs))
