@@ -38,6 +38,7 @@ BUILDERS = {
     engine.TANH: [(lambda a: a.tanh(), [WIDE])],
     engine.SIGMOID: [(lambda a: a.sigmoid(), [WIDE])],
     engine.RELU: [(lambda a: a.relu(), [AWAY])],
+    engine.STEP: [(lambda a: engine.apply(engine.STEP, a), [AWAY])],
     engine.SUM: [(lambda a, b, c: engine.sum([a, b, c]), [WIDE, WIDE, WIDE]),
                  (lambda a, b: engine.sum([a, b, 1.5]), [WIDE, WIDE])],
     engine.MEAN: [(lambda a, b, c: engine.mean([a, b, 2.0, c]), [WIDE, WIDE, WIDE])],

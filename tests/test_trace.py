@@ -292,3 +292,131 @@ def test_labels_that_are_no_python_names_become_safe_ones():
     assert "import os" not in program.source.replace("# ", "")
     assert program() == y.data
     assert (w.grad, y.inputs[1].grad) == (3.0, 1.0)
+
+
+# ------------------------------------------- replays that must never be silently wrong
+def test_the_numpy_backend_returns_leaves_beside_the_loss_in_their_order():
+    a, b = Value(1.0), Value(2.0)
+    for backend in BACKENDS:
+        assert trace(lambda: (a * b + b, [b, a]), backend=backend)() == (4.0, [2.0, 1.0])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_numbers_folded_into_mean_and_dot_replay_at_any_scale(backend):
+    x = Value(1e17)
+    averaged = trace(lambda: engine.mean([x, 1.0]), backend=backend)
+    products = trace(lambda: engine.dot([x, 2.0], [3.0, 2.0]), backend=backend)
+    x.data = 0.0
+    assert averaged() == 0.5 and products() == 4.0  # eager: (0 + 1) / 2, 0 * 3 + 2 * 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_replay_refuses_what_eager_refuses(backend):
+    a, b = Value(2.0, label="a"), Value(0.5, label="b")
+    program = trace(lambda: a ** b, backend=backend)
+    a.data = -2.0
+    with pytest.raises(ValueError, match="with a Value exponent the base must be > 0"):
+        program()
+    with pytest.raises(ValueError, match="with a Value exponent the base must be > 0"):
+        a ** b
+    assert (a.grad, b.grad) == (0.0, 0.0)
+    a.data = 2.0
+    logged = trace(lambda: (a - b).log(), backend=backend)
+    b.data = 3.0
+    with pytest.raises(ValueError, match=r"log\(-1\.0\): input must be > 0"):
+        logged()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_nan_that_relu_would_hide_is_refused_by_both_backends(backend):
+    z = Value(1.0, label="z")
+    program = trace(lambda: (z * 1e300 - z * 1e300).relu() + z, backend=backend)
+    z.data = 1e10  # z * 1e300 overflows to inf, and inf - inf is NaN, which relu makes 0
+    with pytest.raises(FloatingPointError, match="not finite"):
+        program()
+    with pytest.raises(OverflowError):
+        (z * 1e300 - z * 1e300).relu() + z  # eager refuses it too
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_gradient_penalty_through_relu_replays_across_the_kink(backend):
+    w, x = Value(2.0, label="w"), Value(0.5, label="x")
+
+    def penalty():
+        (dw,) = engine.grad((w * x).relu() * w, [w], create_graph=True)
+        return dw * dw
+
+    program = trace(penalty, backend=backend)
+    for point in (0.5, -0.5, 0.25):
+        x.data, w.grad, x.grad = point, 0.0, 0.0
+        program.check()
+        value = program()
+        expected = penalty()
+        assert value == pytest.approx(expected.data, rel=1e-12, abs=1e-15)
+        eager = engine.grad(expected, [w, x])
+        assert [w.grad, x.grad] == pytest.approx([g.data for g in eager], rel=1e-12, abs=1e-15)
+
+
+def test_check_notices_a_graph_built_on_new_leaves_with_the_same_numbers():
+    from tinygrad_edu.nn import MLP
+
+    models = [MLP(2, [3, 1], seed=0)]
+    program = trace(lambda: models[-1]([1.0, 2.0]) * 1.0)
+    models.append(MLP(2, [3, 1], seed=0))  # a notebook's model cell run again, same seed
+    with pytest.raises(TraceMismatch, match="another Value now, with the same data"):
+        program.check()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_several_threads_calling_one_program_get_what_calls_one_by_one_get(backend):
+    import threading
+
+    from tinygrad_edu.nn import MLP
+
+    model = MLP(2, [16, 16, 1], seed=1)
+    points = [[0.1 * k, 1.0 - 0.05 * k] for k in range(32)]
+    program = trace(lambda: engine.mean([model(x) * model(x) for x in points]), backend=backend)
+    program()
+    once = [p.grad for p in model.parameters()]
+    model.zero_grad()
+
+    def calls():
+        for _ in range(25):
+            program()
+
+    threads = [threading.Thread(target=calls) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [p.grad for p in model.parameters()] == pytest.approx([100 * g for g in once],
+                                                                 rel=1e-9)
+
+
+def test_a_mean_of_thousands_of_operands_compiles_and_replays():
+    leaves = [Value(float(k)) for k in range(5000)]
+    program = trace(lambda: engine.mean(leaves))
+    assert program() == pytest.approx(2499.5)
+    assert leaves[7].grad == pytest.approx(1 / 5000)
+
+
+def test_a_dropped_program_frees_its_generated_source():
+    import gc
+    import linecache
+
+    x = Value(1.0)
+    before = len(linecache.cache)
+    programs = [trace(lambda: x * float(k)) for k in range(20)]
+    assert len(linecache.cache) >= before + 20
+    del programs
+    gc.collect()
+    assert len(linecache.cache) <= before
+
+
+@pytest.mark.parametrize("argv, code", [
+    (["trace", "L = log(x) * 1e300", "--set", "x=1e-10"], 2),  # the replay's gradient overflows
+    (["trace", "y = __debug__ * 2", "--set", "__debug__=1"], 0),
+])
+def test_the_trace_command_reports_like_render(argv, code, capsys):
+    assert main(argv) == code
+    assert "internal error" not in capsys.readouterr().err

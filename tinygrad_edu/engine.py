@@ -221,6 +221,12 @@ class FloatMath:
         """True where x is not a whole number."""
         return not float(x).is_integer()
 
+    @staticmethod
+    def sum_of(terms: Sequence, constant: Any = None) -> Any:
+        """Σ terms (+ constant), added as Python's sum() adds them."""
+        total = builtins.sum(terms[1:], terms[0]) if len(terms) else 0.0
+        return total if constant is None or constant == 0.0 and len(terms) else total + constant
+
 
 class ValueMath:
     """The same math for Values: a rule read with it builds a graph (derivatives of derivatives)."""
@@ -246,9 +252,10 @@ class ValueMath:
         return x.relu() if type(x) is Value else FloatMath.relu(x)
 
     @staticmethod
-    def step(x: Operand) -> float:
-        """relu's derivative is 1 or 0 and its own derivative is 0: a number, not a node."""
-        return FloatMath.step(x.data if type(x) is Value else x)
+    def step(x: Operand) -> Operand:
+        """relu's derivative as a node of its own (`step`), so a graph of derivatives that goes
+        through a relu recomputes its 1 or 0 when it is replayed at other values."""
+        return apply(STEP, x) if type(x) is Value else FloatMath.step(x)
 
     @staticmethod
     def power(a: Operand, b: Operand) -> Operand:
@@ -265,6 +272,8 @@ class ValueMath:
         if type(a) is not Value:
             return FloatMath.times_log(out, a)
         return out * a.log()
+
+    sum_of = FloatMath.sum_of  # sum() of Values: a chain of + nodes
 
 
 class _Symbol:
@@ -363,6 +372,11 @@ RELU = primitive("relu", 1,
                  forward=lambda m, x: m.relu(x),
                  derivative=(lambda m, out, x: m.step(x),),
                  activation=True)
+# relu's derivative, 1 for x > 0 and else 0: an op of its own, so that derivatives of a graph
+# with relus are graphs too (grad(create_graph=True)); its own derivative is 0.
+STEP = primitive("step", 1,
+                 forward=lambda m, x: m.step(x),
+                 derivative=(0.0,))
 
 
 # The n-ary ops read their operands as a list, and a few numbers of their node (`sum_of`
@@ -373,7 +387,7 @@ def _dot_forward(m: Any, operands: Sequence, node: Any) -> Any:
     paired = 2 * node.pairs
     terms = [operands[k] * operands[k + 1] for k in range(0, paired, 2)]
     terms += [v if c == 1.0 else v * c for v, c in zip(operands[paired:], node.factors)]
-    return sum_of(terms, node.constant)
+    return m.sum_of(terms, node.constant)
 
 
 def _dot_derivative(m: Any, out: Any, operands: Sequence, node: Any) -> tuple:
@@ -383,10 +397,10 @@ def _dot_derivative(m: Any, out: Any, operands: Sequence, node: Any) -> tuple:
 
 
 SUM = primitive("sum", None,
-                forward=lambda m, operands, node: sum_of(operands, node.constant),
+                forward=lambda m, operands, node: m.sum_of(operands, node.constant),
                 derivative=lambda m, out, operands, node: (1.0,) * len(operands))
 MEAN = primitive("mean", None,  # (Σ operands + the folded numbers) / n, d/d operand = 1/n
-                 forward=lambda m, operands, node: sum_of(operands, node.constant) / node.count,
+                 forward=lambda m, operands, node: m.sum_of(operands, node.constant) / node.count,
                  derivative=lambda m, out, operands, node: (1.0 / node.count,) * len(operands))
 DOT = primitive("dot", None, forward=_dot_forward, derivative=_dot_derivative)
 
@@ -432,13 +446,6 @@ def find_primitive(name: str) -> Primitive:
             return p
     raise KeyError(name)
 
-
-def sum_of(terms: Sequence, constant: Any = None) -> Any:
-    """terms[0] + terms[1] + ... (+ constant), left to right, in whatever the terms are."""
-    total = terms[0] if terms else 0.0
-    for term in terms[1:]:
-        total = total + term
-    return total if constant is None or constant == 0.0 and terms else total + constant
 
 
 def _custom_primitive(name: str, arity: int) -> Primitive:
@@ -769,7 +776,7 @@ def apply(primitive: Primitive, *operands: Operand) -> Value:
         if not -_INF < xd < _INF:
             _refuse(primitive, (xd,), (True,))
         if primitive.domain:
-            _check_domain(primitive, (xd,), (True,))
+            check_domain(primitive, (xd,), (True,))
         out = primitive.forward(FLOATS, xd)
         rule = primitive.derivative[0]
         local = rule(FLOATS, out, xd) if type(rule) is not float else rule
@@ -786,7 +793,7 @@ def apply(primitive: Primitive, *operands: Operand) -> Value:
     if not (-_INF < ad < _INF and -_INF < bd < _INF):
         _refuse(primitive, (ad, bd), varies)
     if primitive.domain:
-        _check_domain(primitive, (ad, bd), varies)
+        check_domain(primitive, (ad, bd), varies)
     out = primitive.forward(FLOATS, ad, bd)
     rule_a, rule_b = primitive.derivative
     local_a = local_b = 0.0
@@ -862,8 +869,13 @@ def _operands_of(input_a: Value, input_b: Optional[Value], constant: Optional[fl
     return (True, False), (input_a.data, constant)
 
 
-def _check_domain(primitive: Primitive, datas: tuple[float, ...], varies: tuple[bool, ...]
-                  ) -> None:
+def check_domain(primitive: Primitive, datas: Sequence[float], varies: Sequence[bool]) -> None:
+    """Raise the op's error if the operands are outside its domain, as the eager engine does.
+
+    `datas` are the operands' numbers in order (folded constants included), and
+    `varies[k]` says whether operand k is a Value. A replay calls this too, so
+    `log(-1)` is refused with the same words however the graph is run.
+    """
     for domain in primitive.domain:
         if domain.bad(FLOATS, varies, *datas):
             raise domain.error(domain.words(_describe(primitive, datas, varies), *datas))
@@ -1005,7 +1017,7 @@ def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mirrors torch.sum
             edges += (v, 1.0)
         else:
             constants.append(_checked_constant(v, "sum"))
-    constant = sum_of(constants) if constants else None
+    constant = FLOATS.sum_of(constants) if constants else None
     total = SUM.forward(FLOATS, [v.data for v in edges[0::2]], Folded(constant, 0, 0, ()))
     return _nary_node(total, SUM, tuple(edges), constant or None)
 
@@ -1028,7 +1040,7 @@ def mean(values: Sequence[Operand]) -> Value:
             edges += (v, share)
         else:
             constants.append(_checked_constant(v, "mean"))
-    constant = sum_of(constants) if constants else None
+    constant = FLOATS.sum_of(constants) if constants else None
     total = MEAN.forward(FLOATS, [v.data for v in edges[0::2]], Folded(constant, n, 0, ()))
     return _nary_node(total, MEAN, tuple(edges), constant, n)
 
@@ -1079,7 +1091,7 @@ def dot(weights: Sequence[Operand], inputs: Sequence[Operand],
             singles += (x, wd)
         else:
             constants.append(wd * xd)
-    constant = sum_of(constants) if constants else None
+    constant = FLOATS.sum_of(constants) if constants else None
     edges = pairs + singles
     shape = Folded(None, 0, len(pairs) // 4, tuple(singles[1::2]))
     total = _dot_forward(FLOATS, [v.data for v in edges[0::2]], shape)

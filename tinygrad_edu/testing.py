@@ -237,7 +237,7 @@ def _checked_value(op: Op, operands: tuple[Operand, ...], node_values: list[floa
     if abs(value) > BOUND:
         return None
     first = args[0].data if isinstance(args[0], Value) else args[0]
-    if op in ("log", "relu") and not abs(first) >= MARGIN:
+    if op in ("log", "relu", "step") and not abs(first) >= MARGIN:
         return None  # log(x) needs x >= MARGIN (x > 0 is enforced by the engine)
     if op == "/":
         divisor = args[1].data if isinstance(args[1], Value) else args[1]

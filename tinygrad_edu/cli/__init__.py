@@ -13,6 +13,7 @@ training that diverged), 2 bad usage or a rejected program, 130 Ctrl-C, and
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Optional, Sequence
 
@@ -72,4 +73,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 3
 
 
-__all__ = ["build_parser", "main"]
+def entry() -> None:
+    """The `tinygrad-edu` program: main(), then exit with its code.
+
+    Once main() has returned, the outcome is decided and printed: a Ctrl-C pressed
+    while Python shuts down is ignored, so it cannot turn an exit 130 (or 0) into
+    a death by signal.
+    """
+    try:
+        code = main()
+    except KeyboardInterrupt:  # pressed in the instant main() was returning
+        code = 130
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
+
+
+__all__ = ["build_parser", "entry", "main"]

@@ -25,6 +25,7 @@ derivative a fixed number?". numpy is imported by this module only.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -81,7 +82,16 @@ def _linear(step: Step) -> Optional[tuple[list[float], float]]:
     """
     if step.primitive is engine.DOT or not all(step.constant_edges()):
         return None
-    return list(step.recorded), float(step.forward(engine.FLOATS, [0.0] * len(step.inputs)))
+    coefficients = list(step.recorded)
+    constant = float(step.forward(engine.FLOATS, [0.0] * len(step.inputs)))
+    # A fixed derivative makes an op affine only where it is smooth: relu's derivative, step,
+    # has derivative 0 but is no constant. So the rule is asked once more, at 1 and at -1.
+    for x in (1.0, -1.0):
+        expected = x * sum(coefficients) + constant
+        if not math.isclose(step.forward(engine.FLOATS, [x] * len(step.inputs)), expected,
+                            rel_tol=1e-9, abs_tol=1e-12):
+            return None
+    return coefficients, constant
 
 
 # ----------------------------------------------------- gathering and scattering
@@ -149,7 +159,21 @@ class Elementwise:
             values[self.out] = x * x
             return
         self.saved = [gather.take(values) for gather in self.inputs]
-        values[self.out] = self.primitive.forward(ARRAYS, *self._operands())
+        operands = self._operands()
+        if self.primitive.domain:
+            self._check_domain(operands)
+        values[self.out] = self.primitive.forward(ARRAYS, *operands)
+
+    def _check_domain(self, operands: list[Array]) -> None:
+        """Refuse operands outside the op's domain with the eager engine's error, for the first
+        node of the group that has one (the Primitive's own rules, read on arrays)."""
+        varies = tuple(len(operands) == len(self.saved) or (k == 1) == self.step.left
+                       for k in range(len(operands)))
+        for domain in self.primitive.domain:
+            bad = np.broadcast_to(domain.bad(ARRAYS, varies, *operands), operands[0].shape)
+            if bad.any():
+                k = int(np.argmax(bad))
+                engine.check_domain(self.primitive, [float(x[k]) for x in operands], varies)
 
     def _operands(self) -> list[Array]:
         """The inputs as arrays, in the shape the rule reads them (with the constants' array)."""
@@ -406,9 +430,10 @@ class NumpyBackend:
             self.operations.append(operation)
         self.size, self.n_leaves = size, n_leaves
         self._fuse_relus(steps)
-        self.leaf_order = self._place_leaves(recording)
-        self.root = position[recording.root]
-        self.outputs = np.array([position[i] for i in recording.outputs], dtype=np.intp)
+        self.leaf_order, moved = self._place_leaves(recording)
+        # A leaf returned beside the loss (or as the loss) moved with the leaves' new layout.
+        self.root = int(moved[position[recording.root]])
+        self.outputs = moved[np.array([position[i] for i in recording.outputs], dtype=np.intp)]
         self.values = np.zeros(size)
         self.grads = np.zeros(size)
 
@@ -432,11 +457,12 @@ class NumpyBackend:
                 fused.add(k)
         self.operations = [op for k, op in enumerate(self.operations) if k not in fused]
 
-    def _place_leaves(self, recording: Recording) -> list[int]:
+    def _place_leaves(self, recording: Recording) -> tuple[list[int], Array]:
         """Lay the leaves out so that each layer's weights and biases are one block, row by row.
 
         Returns the leaves' recording positions in their new order (the order in
-        which run() takes their data and gives their gradients).
+        which run() takes their data and gives their gradients), and where each
+        value's old position is now.
         """
         n = self.n_leaves
         placed: dict[int, None] = {}  # old leaf positions, in their new order
@@ -452,7 +478,7 @@ class NumpyBackend:
         for operation in self.operations:
             for gather in operation.gathers():
                 gather.relabel(new_position)
-        return [recording.leaves[p] for p in order]
+        return [recording.leaves[p] for p in order], new_position
 
     @staticmethod
     def _key(step: Step, lowered: Optional[_Linear], group_of: dict[int, int]) -> tuple:
@@ -590,6 +616,9 @@ class NumpyBackend:
         with np.errstate(all="ignore"):  # a non-finite result is reported by the Program
             for operation in self.operations:
                 operation.forward(values)
+            if not np.isfinite(values).all():  # eager refuses a NaN or inf at the operation
+                raise FloatingPointError("a value inside the graph is not finite (an overflow); "
+                                         "the eager engine refuses it at the operation")
             grads.fill(0.0)
             grads[self.root] = 1.0
             for operation in reversed(self.operations):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 from typing import Any, Callable, Optional, Sequence
 
 from tinygrad_edu import engine
@@ -119,6 +120,9 @@ class Program:
         self.leaves = [recording.nodes[i] for i in self.leaf_positions]
         self._leaf_set = set(self.leaves)
         self._source: Optional[str] = getattr(backend, "source", None)
+        # One replay at a time: the numpy backend computes in arrays it keeps, and every
+        # backend adds into the leaves' .grad. Threads calling one program take turns.
+        self._lock = threading.Lock()
 
     @property
     def source(self) -> str:
@@ -136,9 +140,10 @@ class Program:
 
     def __call__(self) -> Any:
         """Replay forward and backward, add the leaves' gradients into .grad, return the value."""
-        value, extras, grads = self._replay()
-        for leaf, grad in zip(self.leaves, grads):
-            leaf.grad += grad
+        with self._lock:
+            value, extras, grads = self._replay()
+            for leaf, grad in zip(self.leaves, grads):
+                leaf.grad += grad
         if self.recording.output_shape is None:
             return value
         return (value, *_unflatten(self.recording.output_shape, extras))
@@ -191,7 +196,8 @@ class Program:
         root, extras, _ = _split_result(self.fn())
         fresh = record(root, extras)
         _compare_structure(self.recording, fresh)
-        value, replay_extras, grads = self._replay()
+        with self._lock:
+            value, replay_extras, grads = self._replay()
         eager_grads = [g.data for g in engine.grad(root, fresh.leaf_values)]  # no .grad changes
         names = variable_names(self.recording)
         _compare_number("the result", root.data, value)
@@ -209,10 +215,15 @@ def _compare_structure(recorded: Recording, fresh: Recording) -> None:
     for i, (old, new) in enumerate(zip(recorded.steps, fresh.steps)):
         if old.primitive is None and new.primitive is None:
             node, now = recorded.nodes[i], fresh.nodes[i]
-            if node is not now and node.data != now.data:
-                raise TraceMismatch(f"program.check(): leaf {names[i]} (node {i}) is another "
-                                    f"Value now, with data {now.data!r} instead of "
-                                    f"{node.data!r}; the program would keep using the old one")
+            if node is not now:
+                numbers = ("with the same data" if node.data == now.data else
+                           f"with data {now.data!r} instead of {node.data!r}")
+                raise TraceMismatch(
+                    f"program.check(): leaf {names[i]} (node {i}) is another Value now, "
+                    f"{numbers}: fn() builds its graph on new Values (a model made again, "
+                    f"a Value made inside fn?), but the program reads and fills the ones it "
+                    f"recorded, so training through it would change nothing you hold; make "
+                    f"the leaves once, outside fn, and trace again")
             continue
         if _signature(old) != _signature(new):
             raise TraceMismatch(

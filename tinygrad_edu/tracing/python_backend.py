@@ -16,13 +16,19 @@ import keyword
 import linecache
 import math
 import re
+import weakref
 from typing import Any, Union
 
+from tinygrad_edu import engine
 from tinygrad_edu.engine import FLOATS, number_text
 from tinygrad_edu.tracing.recording import Recording, Step
 
-# How tightly each kind of expression binds, for parentheses: a + b < a * b < -a < a ** b.
-_SUM, _PRODUCT, _NEGATION, _POWER, _ATOM = 1, 2, 3, 4, 5
+# How tightly each kind of expression binds, for parentheses: a or b < a and b < a < b <
+# a + b < a * b < -a < a ** b.
+_OR, _AND, _COMPARE, _SUM, _PRODUCT, _NEGATION, _POWER, _ATOM = -2, -1, 0, 1, 2, 3, 4, 5
+# A sum of more operands than this is written over several lines: CPython's compiler
+# recurses once per operator, and a few thousand in one expression exhaust its stack.
+TERMS_PER_LINE = 200
 
 
 def literal(number: float) -> str:
@@ -78,11 +84,54 @@ class Expr:
     def __neg__(self) -> Expr:
         return Expr(f"-{self.text}" if self.binding >= _POWER else f"-({self.text})", _NEGATION)
 
+    def _compare(self, symbol: str, other: Any) -> Expr:
+        return Expr(f"{_expr(self).text} {symbol} {_expr(other).text}", _COMPARE)
+
+    def __lt__(self, other: Any) -> Expr:  # type: ignore[override]
+        return self._compare("<", other)
+
+    def __le__(self, other: Any) -> Expr:
+        return self._compare("<=", other)
+
+    def __gt__(self, other: Any) -> Expr:
+        return self._compare(">", other)
+
+    def __ge__(self, other: Any) -> Expr:
+        return self._compare(">=", other)
+
+    def __eq__(self, other: Any) -> Expr:  # type: ignore[override]
+        return self._compare("==", other)
+
+    def __ne__(self, other: Any) -> Expr:  # type: ignore[override]
+        return self._compare("!=", other)
+
+    __hash__ = object.__hash__
+
+    # `&` and `|` of the domain rules: with a plain bool (which operand is a Value, a
+    # comparison of two numbers) they simplify, so a check that cannot fail is not written.
+    def __and__(self, other: Any) -> Any:
+        if type(other) is bool:
+            return self if other else False
+        return Expr(f"{_wrap(self, _AND)} and {_wrap(other, _AND + 1)}", _AND)
+
+    __rand__ = __and__
+
+    def __or__(self, other: Any) -> Any:
+        if type(other) is bool:
+            return True if other else self
+        return Expr(f"{_wrap(self, _OR)} or {_wrap(other, _OR + 1)}", _OR)
+
+    __ror__ = __or__
+
     def __pow__(self, other: Any) -> Expr:
         return SOURCE.power(self, other)
 
     def __rpow__(self, other: Any) -> Expr:
         return SOURCE.power(other, self)
+
+
+def _wrap(x: Expr, binding: int) -> str:
+    return x.text if x.binding >= binding else f"({x.text})"
 
 
 def _expr(x: Union[Expr, float]) -> Expr:
@@ -152,17 +201,37 @@ class SourceMath:
             return out * math.log(a) if a > 0.0 else 0.0
         return _call("times_log", out, a)
 
+    @staticmethod
+    def sum_of(terms: list, constant: Any = None) -> Expr:
+        """Σ terms (+ constant), added as Python's sum() adds, as the eager engine does: written
+        `a + b + c` when short, `sum((a, b, ...))` when long (one flat call: CPython's compiler
+        recurses once per `+`, and thousands of them exhaust its stack)."""
+        if len(terms) > TERMS_PER_LINE:
+            total = _call("sum", Expr(f"({', '.join(_expr(t).text for t in terms)},)"))
+        else:
+            total = engine.FloatMath.sum_of(terms)
+        if constant is None or constant == 0.0 and terms:
+            return _expr(total)
+        return _expr(total + constant)
+
+    @staticmethod
+    def is_fraction(x: Any) -> Any:
+        if type(x) is not Expr:
+            return not float(x).is_integer()
+        return Expr(f"{_wrap(x, _PRODUCT + 1)} % 1.0 != 0.0", _COMPARE)
+
 
 SOURCE = SourceMath
 # The functions the generated code calls: the eager engine's own.
-RUNTIME = {"exp": math.exp, "log": math.log, "tanh": math.tanh, "sigmoid": FLOATS.sigmoid,
-           "power": math.pow, "times_power": FLOATS.times_power,
+RUNTIME = {"sum": sum, "exp": math.exp, "log": math.log, "tanh": math.tanh,
+           "sigmoid": FLOATS.sigmoid, "power": math.pow, "times_power": FLOATS.times_power,
            "times_log": FLOATS.times_log}
 
 
 def variable_names(recording: Recording) -> list[str]:
     """A Python name for every node: its label where it has one, else x3 (leaf) or v7."""
-    used = set(RUNTIME) | set(keyword.kwlist) | {"grads", "float", "__debug__"}
+    used = set(RUNTIME) | set(keyword.kwlist) | {"grads", "float", "__debug__", "domain_error",
+                                                 "not_finite"}
     names = []
     for i, node in enumerate(recording.nodes):
         # ASCII only: Python folds some Unicode names together (NFKC), and `²` is no name.
@@ -192,9 +261,17 @@ def python_source(recording: Recording, function_name: str = "forward_backward")
     leaf_names = [names[i] for i in recording.leaves]
     lines = [f"def {function_name}({', '.join(leaf_names)}):",
              "    # forward: each node from its inputs, inputs first"]
+    watched: dict[str, None] = {}  # operands whose op could hide a NaN or inf (relu(-inf) = 0)
     for i, step in enumerate(steps):
         if step.primitive is not None:
-            lines.append(f"    {names[i]} = {step_source(step, [names[j] for j in step.inputs])}")
+            operands = [names[j] for j in step.inputs]
+            check = _domain_check(i, step, operands)
+            if check:
+                lines.append(f"    {check}")
+            lines.append(f"    {names[i]} = {step_source(step, operands)}")
+            if hides_non_finite(step.primitive):
+                watched.update(dict.fromkeys(operands))
+    lines += _finiteness_lines(list(watched))
     root = recording.root
     lines += ["    # backward: each edge adds upstream grad * local grad (the first one assigns)",
               f"    grad_{names[root]} = 1.0"]
@@ -216,6 +293,63 @@ def python_source(recording: Recording, function_name: str = "forward_backward")
     return "\n".join(lines) + "\n"
 
 
+def _domain_check(i: int, step: Step, operands: list[str]) -> str:
+    """`if <outside the op's domain>: domain_error(i, ...)`, from the Primitive's own rules,
+    or "" where the op has none or its operands cannot leave it."""
+    if not step.primitive.domain or step.primitive.arity is None:
+        return ""
+    at = step.operands([Expr(name) for name in operands])
+    varies = tuple(type(x) is Expr for x in at)
+    bad: Any = False
+    for domain in step.primitive.domain:
+        bad = bad | domain.bad(SOURCE, varies, *at)
+    if type(bad) is not Expr:
+        return ""
+    return f"if {bad.text}: domain_error({i}, {', '.join(_expr(x).text for x in at)})"
+
+
+_HIDES: dict[engine.Primitive, bool] = {}
+
+
+def hides_non_finite(primitive: engine.Primitive) -> bool:
+    """Can the op turn a NaN or infinite operand into a finite result (relu(-inf) is 0, tanh
+    of inf is 1, 1 / inf is 0)? The Primitive's forward is asked, on floats. Other ops pass a
+    NaN or inf on, so the replay's result shows it."""
+    if primitive not in _HIDES:
+        hides = False
+        if primitive.arity is not None:
+            for k in range(primitive.arity):
+                for bad in (math.inf, -math.inf, math.nan):
+                    for other in (0.0, 0.5, 1.0, -2.0):
+                        operands = [other] * primitive.arity
+                        operands[k] = bad
+                        try:
+                            result = primitive.forward(FLOATS, *operands)
+                        except (ArithmeticError, ValueError):
+                            continue
+                        hides = hides or -math.inf < result < math.inf
+        _HIDES[primitive] = hides
+    return _HIDES[primitive]
+
+
+def _finiteness_lines(names: list[str]) -> list[str]:
+    """Lines that call not_finite() if any name holds a NaN or inf: x - x is 0.0 for a finite
+    x, NaN otherwise, and cannot overflow. The eager engine refuses such an operand, and the
+    ops these names feed could hide it from the result."""
+    if not names:
+        return []
+    lines = ["    # a NaN or inf the ops above could hide (relu(-inf) = 0): eager refuses it"]
+    for k in range(0, len(names), TERMS_PER_LINE):
+        terms = ", ".join(f"{name} - {name}" for name in names[k:k + TERMS_PER_LINE])
+        lines.append(f"    if sum(({terms},)) != 0.0: not_finite()")
+    return lines
+
+
+def not_finite() -> None:
+    raise FloatingPointError("a value inside the graph is not finite (an overflow); the eager "
+                             "engine refuses it at the operation")
+
+
 def _tuple(items: list[str]) -> str:
     """Python source of a tuple: `()`, `(a,)`, `(a, b)`."""
     return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
@@ -228,11 +362,22 @@ class PythonBackend:
 
     def __init__(self, recording: Recording) -> None:
         self.source = python_source(recording)
+        steps = recording.steps
+
+        def domain_error(i: int, *operands: float) -> None:
+            """A replayed operand left the op's domain: the eager engine's error, its words."""
+            step = steps[i]
+            varies = tuple(type(x) is Expr for x in step.operands([Expr("")] * len(step.inputs)))
+            engine.check_domain(step.primitive, operands, varies)
+
         filename = f"<trace {id(self):x}>"
-        # Registered with linecache so that a traceback through the replay shows its lines.
+        # Registered with linecache so that a traceback through the replay shows its lines,
+        # and taken out again when the program is dropped, so a sweep of many programs in a
+        # notebook does not keep every source it ever generated.
         linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True),
                                      filename)
-        namespace = dict(RUNTIME)
+        weakref.finalize(self, linecache.cache.pop, filename, None)
+        namespace = dict(RUNTIME, domain_error=domain_error, not_finite=not_finite)
         exec(compile(self.source, filename, "exec"), namespace)  # noqa: S102 - our own code
         self._function = namespace["forward_backward"]
 
