@@ -406,7 +406,7 @@ def test_a_dropped_program_frees_its_generated_source():
 
     x = Value(1.0)
     before = len(linecache.cache)
-    programs = [trace(lambda: x * float(k)) for k in range(20)]
+    programs = [trace(lambda k=k: x * float(k)) for k in range(20)]
     assert len(linecache.cache) >= before + 20
     del programs
     gc.collect()
