@@ -24,8 +24,9 @@ Calling it rebuilds the graph on any inputs: Values, or another engine's scalars
 differences or against that engine.
 
 `gradcheck` and `GradcheckError` are re-exported here, so one import brings everything
-a property test needs. Only this module needs hypothesis (`pip install hypothesis`);
-the engine does not.
+a property test needs; so are `diagnose` and `assert_engine`, which check a student's
+own micrograd-like class against this engine (see tinygrad_edu/diagnose.py). Only
+this module needs hypothesis (`pip install hypothesis`); the engine does not.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
     raise ImportError("tinygrad_edu.testing needs hypothesis: pip install hypothesis") from missing
 
 from tinygrad_edu import engine
+from tinygrad_edu.diagnose import assert_engine, diagnose
 from tinygrad_edu.engine import Value
 from tinygrad_edu.expr import APPLY_BINARY
 from tinygrad_edu.gradient_check import GradcheckError, gradcheck
@@ -375,4 +377,4 @@ def _format(op: Op, args: list[tuple[str, int]]) -> tuple[str, int]:
 
 
 __all__ = ["Expression", "GradcheckError", "Step", "expressions", "gradcheck", "values", "OPS",
-           "MARGIN", "BOUND"]
+           "MARGIN", "BOUND", "diagnose", "assert_engine"]
