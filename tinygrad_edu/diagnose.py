@@ -48,8 +48,10 @@ PROBE_SECONDS = 10.0
 MAX_TIMEOUTS = 2
 # How deep the chain of the depth probe is: past Python's default recursion limit (1000).
 DEEP_CHAIN = 5000
-# How many random expressions hypothesis tries before it says none fails.
+# How many random expressions hypothesis tries before it says none fails, and how long
+# that probe may take at least.
 RANDOM_EXAMPLES = 300
+RANDOM_SECONDS = 60.0
 # Two gradients agree when they are this close (relative, absolute).
 RTOL, ATOL = 1e-6, 1e-9
 # A thread's stack, for a student's recursion that raised Python's recursion limit.
@@ -419,7 +421,9 @@ def diagnose(cls: type, *, seconds: float = PROBE_SECONDS,
                                                  f"of time"))
             continue
         try:
-            finding = run_limited(run, seconds * (3 if probe == "random expressions" else 1))
+            # Hypothesis needs a while for hundreds of examples and their shrinking.
+            limit = max(3 * seconds, RANDOM_SECONDS) if probe == "random expressions" else seconds
+            finding = run_limited(run, limit)
         except ProbeTimeout as problem:
             timeouts += 1
             finding = Finding(probe, FAIL, f"{problem}")
