@@ -129,3 +129,34 @@ def test_the_command_writes_a_practice_page(open_page, tmp_path):
     page.keyboard.press("End")
     assert page.locator("#step-title").text_content() == "∂L/∂L = ?"
     page.screenshot(path=str(tmp_path / "practice_question.png"))
+
+
+@pytest.mark.slow
+def test_the_practice_frame_works_inline_in_the_lecture_notebook(browser, tmp_path):  # noqa: F811
+    from nbconvert import HTMLExporter
+    from notebook_runs import executed, tagged_cells
+
+    notebook = executed("01_computation_graph")
+    (cell,) = tagged_cells(notebook, "practice")
+    html = next(output.data["text/html"] for output in cell.outputs
+                if "text/html" in output.get("data", {}))
+    assert html.startswith("<iframe srcdoc=") and "&quot;practice&quot;: true" in html
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(notebook)
+    path = tmp_path / "01_computation_graph.html"
+    path.write_text(body, encoding="utf-8")
+    with page_opener(browser, 1200, 900) as open_:
+        page = open_(path)
+        frame = page.frame_locator(".celltag_practice iframe")
+        assert frame.locator("h1").text_content() == "Your turn: backpropagate through L by hand"
+        frame.locator("#next").click()  # the focus is now in the frame: its keys work there
+        page.keyboard.press("End")
+        assert frame.locator("#step-title").text_content() == "∂L/∂L = ?"
+        page.keyboard.type("1")
+        page.keyboard.press("Enter")
+        assert frame.locator("#feedback").text_content() == "✓ Right at the first try."
+        page.keyboard.press("ArrowRight")
+        page.keyboard.type("4")
+        page.keyboard.press("Enter")
+        assert frame.locator("#feedback").text_content().startswith("Not quite.")
+        frame.locator("#hint").scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / "notebook_practice.png"), full_page=False)
