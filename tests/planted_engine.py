@@ -234,3 +234,10 @@ def _recursive_order(root) -> list:
             order.append(node)
     build(root)
     return order
+
+
+# Each engine by name, for the command line: tinygrad-edu diagnose
+# tests/planted_engine.py:Value_mul_assigns (and Value, the right one).
+Value = engine(None)
+for _bug in BUGS:
+    globals()[f"Value_{_bug}"] = engine(_bug)

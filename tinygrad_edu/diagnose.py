@@ -36,6 +36,7 @@ from __future__ import annotations
 import ctypes
 import html
 import math
+import textwrap
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
@@ -109,9 +110,10 @@ class Finding:
         mark = {PASS: "ok  ", NOTE: "note", FAIL: "FAIL"}[self.status]
         text = f"[{mark}] {self.probe}"
         if self.status != PASS:
-            text += f"\n       {self.message}"
-            if self.expression:
-                text += f"\n       graph: {self.expression}"
+            lines = [self.message] + ([f"graph: {self.expression}"] if self.expression else [])
+            for line in lines:
+                text += "\n" + textwrap.fill(line, 96, initial_indent=" " * 7,
+                                             subsequent_indent=" " * 7)
         return text
 
 
