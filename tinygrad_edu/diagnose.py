@@ -1,6 +1,6 @@
 """Check a student's own micrograd against this engine: diagnose(Value), assert_engine(Value).
 
-    from tinygrad_edu.testing import diagnose, assert_engine
+    from tinygrad_edu.testing import diagnose, assert_engine   # the public names
     from my_micrograd import Value
     report = diagnose(Value)   # text when printed, a table in Jupyter
     report.draw()              # the student's graph, the first wrong node in red
@@ -24,6 +24,10 @@ For a wrong gradient the report names the first wrong node: walking the graph
 in reverse topological order, the first node whose grad differs from this
 engine's, i.e. the node where the student's local contributions first go wrong
 while every node that uses it is still right.
+
+The random graphs come from `testing.expressions()`, which `tinygrad_edu.testing`
+hands in when it calls `diagnose` here: testing imports this module to export
+it, so this module does not import testing back (no import circle).
 
 The student's class is imported and run in this process: it is their own code.
 Each probe runs in a thread under a time limit, so an endless loop or a huge
@@ -407,17 +411,20 @@ def supported_ops(cls: type) -> list[str]:
 
 # ------------------------------------------------------------------ the probes
 def diagnose(cls: type, *, seconds: float = PROBE_SECONDS,
-             random_examples: int = RANDOM_EXAMPLES) -> Report:
+             random_examples: int = RANDOM_EXAMPLES,
+             expressions: Optional[Callable[..., Any]] = None) -> Report:
     """Run every probe on a micrograd-like class; the Report says what is right and wrong.
 
     NotMicrogradLike if the class cannot be built as cls(number) or lacks data,
     grad, backward or _prev/_children. Each probe stops after `seconds`.
+    `expressions` is testing.expressions, for the random graphs (without it
+    that probe is not run); tinygrad_edu.testing.diagnose passes it.
     """
     require_micrograd_like(cls)
     supported = supported_ops(cls)
     findings: list[Finding] = []
     timeouts = 0
-    for probe, run in _probes(cls, supported, random_examples):
+    for probe, run in _probes(cls, supported, random_examples, expressions):
         if timeouts >= MAX_TIMEOUTS:
             findings.append(Finding(probe, FAIL, f"not run: {timeouts} probes already ran out "
                                                  f"of time"))
@@ -449,16 +456,8 @@ def _blame_the_walk(findings: list[Finding]) -> None:
             finding.message = finding.walk_text
 
 
-def assert_engine(cls: type, **options: Any) -> Report:
-    """AssertionError with the whole report unless every probe passes; the Report otherwise."""
-    report = diagnose(cls, **options)
-    if not report.passed:
-        raise AssertionError(str(report))
-    return report
-
-
-def _probes(cls: type, supported: list[str],
-            random_examples: int) -> list[tuple[str, Callable[[], Finding]]]:
+def _probes(cls: type, supported: list[str], random_examples: int,
+            expressions: Optional[Callable[..., Any]]) -> list[tuple[str, Callable[[], Finding]]]:
     """(name, function returning a Finding) for every probe that applies to the class."""
     probes: list[tuple[str, Callable[[], Finding]]] = []
     for op in ("neg", *FUNCTIONS):
@@ -492,7 +491,8 @@ def _probes(cls: type, supported: list[str],
         # A ** that takes numbers only (micrograd's) needs no 2 ** v.
         if op in has and (op != "**" or "**v" in has or "2**v" in has):
             probes.append((f"reflected: 2 {op} v", lambda op=op: _reflected(cls, op, has)))
-    probes.append(("random expressions", lambda: _random(cls, has, random_examples)))
+    probes.append(("random expressions",
+                   lambda: _random(cls, has, random_examples, expressions)))
     return probes
 
 
@@ -713,12 +713,14 @@ def _reflected(cls: type, op: str, has: set[str]) -> Finding:
                     backward=True)
 
 
-def _random(cls: type, has: set[str], examples: int) -> Finding:
+def _random(cls: type, has: set[str], examples: int,
+            expressions: Optional[Callable[..., Any]]) -> Finding:
     """Random expressions of the supported ops, shrunk by hypothesis to the smallest failing."""
+    if expressions is None:
+        return Finding("", NOTE, "not run: no random graphs to draw from; "
+                       "tinygrad_edu.testing.diagnose draws them with expressions()")
     from hypothesis import HealthCheck, find, settings
     from hypothesis.errors import Flaky, NoSuchExample
-
-    from tinygrad_edu.testing import Expression, expressions
 
     ops: list[Any] = [op for op in ("+", "-", "*", "/", "neg", *FUNCTIONS) if op in has]
     missing = [f"2 {op} v" for op in ("+", "-", "*", "/") if op in has and f"2{op}v" not in has]
@@ -730,7 +732,7 @@ def _random(cls: type, has: set[str], examples: int) -> Finding:
     elif "**" in has:
         ops += [square, cube]
 
-    def fails(expression: Expression) -> bool:
+    def fails(expression: Any) -> bool:
         try:
             return _expression_finding(cls, expression).status == FAIL
         except Exception:  # noqa: BLE001 - the student's code raised on it: a failure
@@ -782,5 +784,5 @@ def cube(x: Any) -> Any:
     return x ** 3
 
 
-__all__ = ["diagnose", "assert_engine", "Report", "Finding", "NotMicrogradLike",
+__all__ = ["diagnose", "Report", "Finding", "NotMicrogradLike",
            "ProbeTimeout", "run_limited", "PROBE_SECONDS", "DEEP_CHAIN"]

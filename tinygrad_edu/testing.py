@@ -41,8 +41,8 @@ try:
 except ImportError as missing:  # pragma: no cover - depends on the environment
     raise ImportError("tinygrad_edu.testing needs hypothesis: pip install hypothesis") from missing
 
+from tinygrad_edu import diagnose as probes
 from tinygrad_edu import engine
-from tinygrad_edu.diagnose import assert_engine, diagnose
 from tinygrad_edu.engine import Value
 from tinygrad_edu.expr import APPLY_BINARY
 from tinygrad_edu.gradient_check import GradcheckError, gradcheck
@@ -314,6 +314,27 @@ def _reachable(n_inputs: int, steps: list[Step]) -> list[Step]:
             operands = tuple(new_index[o] if isinstance(o, int) else o for o in step.operands)
             kept.append(Step(step.op, operands))
     return kept
+
+
+# ------------------------------------------------------------ a student's engine
+def diagnose(cls: type, *, seconds: float = probes.PROBE_SECONDS,
+             random_examples: int = probes.RANDOM_EXAMPLES) -> probes.Report:
+    """Check a student's micrograd-like class against this engine, probe by probe.
+
+    The probes are tinygrad_edu.diagnose's; the random graphs are expressions()
+    of the ops the class supports. Each probe stops after `seconds`.
+    """
+    return probes.diagnose(cls, seconds=seconds, random_examples=random_examples,
+                           expressions=expressions)
+
+
+def assert_engine(cls: type, *, seconds: float = probes.PROBE_SECONDS,
+                  random_examples: int = probes.RANDOM_EXAMPLES) -> probes.Report:
+    """AssertionError whose message is the whole report, unless every probe passes."""
+    report = diagnose(cls, seconds=seconds, random_examples=random_examples)
+    if not report.passed:
+        raise AssertionError(str(report))
+    return report
 
 
 # ------------------------------------------------------------------- printing

@@ -27,7 +27,6 @@ from tinygrad_edu.diagnose import (
     RANDOM_EXAMPLES,
     NotMicrogradLike,
     ProbeTimeout,
-    diagnose,
     run_limited,
 )
 from tinygrad_edu.viz.renderer import RendererNotFound, write_atomically
@@ -58,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as problem:
             raise UsageError(f"--draw: {problem}") from None
         check_output_file(Path(args.draw))
+    try:
+        from tinygrad_edu.testing import diagnose  # it draws random graphs with hypothesis
+    except ImportError as missing:
+        raise UsageError(f"{missing}") from None
     cls = load_class(args.target, args.seconds)
     try:
         report = diagnose(cls, seconds=args.seconds, random_examples=args.examples)
