@@ -364,16 +364,16 @@ def explain_wrong(nodes: Sequence[Node], node: Node, expected: float,
 
 
 # ------------------------------------------------------------------ what the class has
-def require_micrograd_like(cls: Any) -> None:
+def require_micrograd_like(cls: Any, seconds: float = PROBE_SECONDS) -> None:
     """NotMicrogradLike unless Value(number) works and has data, grad, backward and a graph."""
     name = getattr(cls, "__name__", repr(cls))
     if not callable(cls):
         raise NotMicrogradLike(f"{name} is not a class: got {type(cls).__name__}")
     try:
-        x = run_limited(lambda: cls(1.5), PROBE_SECONDS)
+        x = run_limited(lambda: cls(1.5), seconds)
     except ProbeTimeout as problem:
         raise NotMicrogradLike(f"{name}(1.5) {problem}") from None
-    except Exception as problem:
+    except (Exception, SystemExit) as problem:
         raise NotMicrogradLike(f"{name}(1.5) raises {type(problem).__name__}: {problem}; "
                                f"diagnose builds each input as {name}(number)") from None
     missing = [attribute for attribute in ("data", "grad", "backward")
@@ -387,7 +387,7 @@ def require_micrograd_like(cls: Any) -> None:
         raise NotMicrogradLike(f"{name}(1.5).data is {x.data!r}, expected 1.5")
 
 
-def supported_ops(cls: type) -> list[str]:
+def supported_ops(cls: type, seconds: float = PROBE_SECONDS) -> list[str]:
     """The ops the class has: `+ - * / **` (number exponent), `**v` (a Value exponent),
     `neg`, the functions, and each reflected form as `2+v`, `2-v`, `2*v`, `2/v`, `2**v`."""
     def works(make: Callable[[], Any]) -> bool:
@@ -406,7 +406,7 @@ def supported_ops(cls: type) -> list[str]:
         found += [f"2{op}v" for op in BINARY if works(lambda op=op: BINARY[op](2.0, cls(1.5)))]
         return found
 
-    return run_limited(find, PROBE_SECONDS)
+    return run_limited(find, seconds)
 
 
 # ------------------------------------------------------------------ the probes
@@ -420,8 +420,11 @@ def diagnose(cls: type, *, seconds: float = PROBE_SECONDS,
     `expressions` is testing.expressions, for the random graphs (without it
     that probe is not run); tinygrad_edu.testing.diagnose passes it.
     """
-    require_micrograd_like(cls)
-    supported = supported_ops(cls)
+    require_micrograd_like(cls, seconds)
+    try:
+        supported = supported_ops(cls, seconds)
+    except ProbeTimeout as problem:
+        raise NotMicrogradLike(f"trying its operations {problem}") from None
     findings: list[Finding] = []
     timeouts = 0
     for probe, run in _probes(cls, supported, random_examples, expressions):
@@ -438,7 +441,7 @@ def diagnose(cls: type, *, seconds: float = PROBE_SECONDS,
             finding = Finding(probe, FAIL, f"{problem}")
         except RecursionError as problem:
             finding = Finding(probe, FAIL, f"RecursionError: {problem}")
-        except Exception as problem:  # noqa: BLE001 - the student's code raised: report it
+        except (Exception, SystemExit) as problem:  # noqa: BLE001 - the student's code raised
             finding = Finding(probe, FAIL, f"raises {type(problem).__name__}: {problem}")
         finding.probe = probe
         findings.append(finding)
