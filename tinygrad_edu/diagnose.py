@@ -59,7 +59,8 @@ RANDOM_EXAMPLES = 300
 RANDOM_SECONDS = 60.0
 # Two gradients agree when they are this close (relative, absolute).
 RTOL, ATOL = 1e-6, 1e-9
-# A thread's stack, for a student's recursion that raised Python's recursion limit.
+# A probe thread's stack: room enough that a student's deep recursion, even under a raised
+# recursion limit, ends in a RecursionError rather than a crash of the whole process.
 PROBE_STACK_BYTES = 64 * 1024 * 1024
 
 PASS, NOTE, FAIL = "pass", "note", "fail"
@@ -131,10 +132,12 @@ class Report:
 
     @property
     def failures(self) -> list[Finding]:
+        """The probes that failed."""
         return [f for f in self.findings if f.status == FAIL]
 
     @property
     def notes(self) -> list[Finding]:
+        """The probes that passed with something worth knowing (a recursion limit, stale grads)."""
         return [f for f in self.findings if f.status == NOTE]
 
     @property
@@ -151,6 +154,7 @@ class Report:
                        + ", ".join(f.probe for f in self.findings))
 
     def summary(self) -> str:
+        """One line: the class, how many probes fail, how many notes."""
         failed, noted = len(self.failures), len(self.notes)
         verdict = "every probe passes" if not failed else f"{failed} of " \
             f"{len(self.findings)} probes fail"
@@ -228,9 +232,14 @@ def run_limited(function: Callable[[], Any], seconds: float) -> Any:
         threading.stack_size(previous)
     thread.join(seconds)
     if thread.is_alive():
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
-                                                   ctypes.py_object(ProbeTimeout))
-        thread.join(1.0)
+        # The exception can land where it is swallowed (a garbage-collector callback), so it
+        # is sent a few times. Not every Python has this call: there the thread runs on.
+        stop = getattr(getattr(ctypes, "pythonapi", None), "PyThreadState_SetAsyncExc", None)
+        for _ in range(3 if stop is not None and thread.ident is not None else 0):
+            stop(ctypes.c_ulong(thread.ident), ctypes.py_object(ProbeTimeout))
+            thread.join(0.5)
+            if not thread.is_alive():
+                break
         raise ProbeTimeout(f"did not finish in {seconds:g} s (an endless loop, or far too "
                            f"much work): stopped and left behind")
     if "error" in box:
