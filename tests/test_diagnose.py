@@ -237,3 +237,14 @@ def test_a_module_that_raises_on_import_exits_2(tmp_path, capsys):
     broken.write_text("raise ImportError('half written')\n")
     assert main(["diagnose", f"{broken}:Value"]) == 2
     assert "importing" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--seconds", "0"], "--seconds must be a number in (0, 3600], got 0"),
+    (["--seconds", "nan"], "--seconds must be a number in (0, 3600], got nan"),
+    (["--examples", "0"], "--examples must be a whole number from 1 to 100000, got 0"),
+    (["--draw", "wrong.txt"], "--draw: cannot draw to 'wrong.txt'"),
+])
+def test_bad_options_exit_2_before_anything_is_imported(student_file, capsys, options, message):
+    assert main(["diagnose", f"{student_file}:Value", *options]) == 2
+    assert message in capsys.readouterr().err
