@@ -762,6 +762,9 @@ def _random(cls: type, has: set[str], examples: int,
     except NoSuchExample:
         return Finding("", PASS, f"no failing expression in {examples} tries (ops: "
                        f"{' '.join(getattr(op, '__name__', op) for op in ops)})")
+    # Hypothesis shrinks to a small graph, not always the smallest: one of its ops may fail
+    # on its own, at the values it had there (exp(x0) at x0=4.0 inside exp(2.0 + (x0 + x0))).
+    smallest = _one_step_that_fails(smallest, fails) or smallest
     try:
         finding = _expression_finding(cls, smallest)
     except Exception as problem:  # noqa: BLE001
@@ -770,6 +773,25 @@ def _random(cls: type, has: set[str], examples: int,
     finding.message = f"the smallest failing expression: {smallest!r}. {finding.message}"
     finding.walk_text = f"the smallest failing expression: {smallest!r}. {finding.walk_text}"
     return finding
+
+
+def _one_step_that_fails(expression: Any, fails: Callable[[Any], bool]) -> Any:
+    """The first step of a drawn expression that fails alone, at the values its operands had,
+    as an expression of one step (a node used twice stays so: x0 * x0); None if none does."""
+    if len(expression.steps) < 2:
+        return None
+    expression_type, step_type = type(expression), type(expression.steps[0])
+    values = [Value(x) for x in expression.inputs]
+    for step in expression.steps:
+        nodes = list(dict.fromkeys(o for o in step.operands if isinstance(o, int)))
+        operands = tuple(nodes.index(o) if isinstance(o, int) else o for o in step.operands)
+        single = expression_type(len(nodes), [step_type(step.op, operands)],
+                                 [values[o].data for o in nodes])
+        if fails(single):
+            return single
+        values.append(apply(step.op, [values[o] if isinstance(o, int) else o
+                                      for o in step.operands]))
+    return None
 
 
 def _expression_finding(cls: type, expression: Any) -> Finding:
