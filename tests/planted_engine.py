@@ -10,6 +10,7 @@ backward()) and sorts the graph with an explicit stack, so it passes every probe
 from __future__ import annotations
 
 import math
+from collections import deque
 
 BUGS = (
     "add_assigns",        # __add__'s backward: self.grad = out.grad (a + a gives 1)
@@ -177,9 +178,9 @@ def engine(bug: str | None = None) -> type:
                 return
             if bug == "unordered_walk":
                 self.grad = 1.0
-                queue, seen = [self], {self}
+                queue, seen = deque([self]), {self}
                 while queue:
-                    node = queue.pop(0)
+                    node = queue.popleft()
                     node._backward()
                     for child in node._prev:
                         if child not in seen:
