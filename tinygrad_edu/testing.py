@@ -24,8 +24,9 @@ Calling it rebuilds the graph on any inputs: Values, or another engine's scalars
 differences or against that engine.
 
 `gradcheck` and `GradcheckError` are re-exported here, so one import brings everything
-a property test needs. Only this module needs hypothesis (`pip install hypothesis`);
-the engine does not.
+a property test needs; so are `diagnose` and `assert_engine`, which check a student's
+own micrograd-like class against this engine (see tinygrad_edu/diagnose.py). Only
+this module needs hypothesis (`pip install hypothesis`); the engine does not.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ try:
 except ImportError as missing:  # pragma: no cover - depends on the environment
     raise ImportError("tinygrad_edu.testing needs hypothesis: pip install hypothesis") from missing
 
+from tinygrad_edu import diagnose as probes
 from tinygrad_edu import engine
 from tinygrad_edu.engine import Value
 from tinygrad_edu.expr import APPLY_BINARY
@@ -317,6 +319,27 @@ def _reachable(n_inputs: int, steps: list[Step]) -> list[Step]:
     return kept
 
 
+# ------------------------------------------------------------ a student's engine
+def diagnose(cls: type, *, seconds: float = probes.PROBE_SECONDS,
+             random_examples: int = probes.RANDOM_EXAMPLES) -> probes.Report:
+    """Check a student's micrograd-like class against this engine, probe by probe.
+
+    The probes are tinygrad_edu.diagnose's; the random graphs are expressions()
+    of the ops the class supports. Each probe stops after `seconds`.
+    """
+    return probes.diagnose(cls, seconds=seconds, random_examples=random_examples,
+                           expressions=expressions)
+
+
+def assert_engine(cls: type, *, seconds: float = probes.PROBE_SECONDS,
+                  random_examples: int = probes.RANDOM_EXAMPLES) -> probes.Report:
+    """AssertionError whose message is the whole report, unless every probe passes."""
+    report = diagnose(cls, seconds=seconds, random_examples=random_examples)
+    if not report.passed:
+        raise AssertionError(str(report))
+    return report
+
+
 # ------------------------------------------------------------------- printing
 # Binding strength: a + b is 1, a * b 2, -a 3, a ** b 4, names, numbers and calls 5.
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3, "**": 4}
@@ -378,4 +401,4 @@ def _format(op: Op, args: list[tuple[str, int]]) -> tuple[str, int]:
 
 
 __all__ = ["Expression", "GradcheckError", "Step", "expressions", "gradcheck", "values", "OPS",
-           "MARGIN", "BOUND"]
+           "MARGIN", "BOUND", "diagnose", "assert_engine"]

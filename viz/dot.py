@@ -29,6 +29,7 @@ import graphviz
 from tinygrad_edu.checks import require, whole_number
 from tinygrad_edu.engine import Value, topological_order
 from tinygrad_edu.viz.clusters import cluster_lines, module_paths, parameter_tables
+from tinygrad_edu.viz.foreign import ForeignNode, is_foreign_graph, mirror, topological
 from tinygrad_edu.viz.labels import escape_label, format_number
 from tinygrad_edu.viz.notebook import Digraph
 
@@ -63,6 +64,9 @@ ROLE_MEANINGS = {
 OP_COLOUR = "#f2f2f2"
 
 # Grad shading: white for 0, growing towards these for the largest |grad| in the graph.
+# A node to point at (diagnose's first wrong node): a red box with a note in it.
+HIGHLIGHT_COLOUR = "#ffa8a8"
+
 POSITIVE_GRAD_COLOUR = (230, 120, 110)  # red: increasing this Value increases the output
 NEGATIVE_GRAD_COLOUR = (110, 160, 230)  # blue: increasing this Value decreases the output
 
@@ -84,6 +88,7 @@ def draw_dot(
     number_unlabelled: bool = False,
     max_nodes: Optional[int] = MAX_NODES,
     params: Optional[Parameters] = None,
+    highlight: Optional[Mapping[object, str]] = None,
 ) -> Digraph:
     """The graph that computed `root`, as a graphviz Digraph (shown inline by Jupyter).
 
@@ -109,12 +114,22 @@ def draw_dot(
       legend            draw the colour legend under the graph
       number_unlabelled show `#k` (position in topological order) on unlabelled boxes
       max_nodes         refuse graphs with more Values than this (None: no limit)
+      highlight         {node: note}: draw these nodes in red with the note in their box
+
+    `root` may also be a node of a micrograd-like engine (with `data`, `grad`,
+    `_prev` or `_children`, and `_op`): its graph is drawn as that engine stores
+    it, without local gradients (see viz/foreign.py).
     """
     rankdir = _check_options(rankdir, cluster, decimals)
+    if not isinstance(root, (Value, ForeignNode, list, tuple)) and is_foreign_graph(root):
+        root, _ = mirror(root, max_nodes=max_nodes)
     outputs = output_values(root)
     order = _graph_order(outputs, max_nodes)
+    if show_local_grads and isinstance(outputs[0], ForeignNode):
+        raise ValueError("show_local_grads=True: a graph of another engine keeps no local "
+                         "gradients to show; leave it out")
     drawing = _Drawing(outputs, order, _parameter_values(parameters, params), decimals,
-                       show_local_grads, shade_grads)
+                       show_local_grads, shade_grads, highlight or {})
     graph = Digraph(
         format=format,
         graph_attr={"rankdir": rankdir, "fontname": FONT, "nodesep": "0.2", "ranksep": "0.4"},
@@ -128,7 +143,8 @@ def draw_dot(
     drawing.add_edges(graph, starts)
     if legend:
         # Set last, at the top level, so the clusters above do not inherit the label.
-        graph.attr(label=_legend(set(drawing.roles.values()), show_local_grads, shade_grads),
+        graph.attr(label=_legend(set(drawing.roles.values()), show_local_grads, shade_grads,
+                                 bool(drawing.highlight)),
                    labelloc="b", labeljust="l", fontsize="10")
     return graph
 
@@ -162,9 +178,9 @@ class GraphTooLarge(ValueError):
 
 def output_values(root: Outputs) -> list[Value]:
     """The Values a drawing starts from: [root] for one Value, the Values of a list or tuple."""
-    outputs = [root] if isinstance(root, Value) else root
+    outputs = [root] if isinstance(root, (Value, ForeignNode)) else root
     if not isinstance(outputs, (list, tuple)) or not outputs \
-            or not all(isinstance(output, Value) for output in outputs):
+            or not all(isinstance(output, (Value, ForeignNode)) for output in outputs):
         raise TypeError(f"draw_dot() draws a Value or a non-empty list of Values (a model's "
                         f"outputs), got {_short_repr(root)}")
     return list(outputs)
@@ -194,11 +210,12 @@ def _graph_order(outputs: list[Value], max_nodes: Optional[int]) -> list[Value]:
     With several outputs, each output's order follows the nodes already placed,
     which keeps every node after its inputs.
     """
-    order = topological_order(outputs[0])
+    walk = topological_order if isinstance(outputs[0], Value) else topological
+    order = walk(outputs[0])
     if len(outputs) > 1:
         placed = set(order)
         for output in outputs[1:]:
-            for node in topological_order(output):
+            for node in walk(output):
                 if node not in placed:
                     placed.add(node)
                     order.append(node)
@@ -212,8 +229,11 @@ class _Drawing:
 
     def __init__(self, outputs: list[Value], order: list[Value],
                  parameters: Optional[Iterable[Value]], decimals: int, show_local_grads: bool,
-                 shade_grads: bool) -> None:
+                 shade_grads: bool, highlight: Mapping[object, str]) -> None:
         self.order = order
+        # By id(), so a node of another engine may be named by itself or by its copy,
+        # even when that engine's nodes are unhashable.
+        self.highlight = {id(node): note for node, note in highlight.items()}
         # Names come from positions in topological order, never id(): the same graph
         # always gives the same DOT text.
         self.names = {node: f"n{position}" for position, node in enumerate(order)}
@@ -260,13 +280,20 @@ class _Drawing:
         shade = self.shading(node.grad) if self.shading else None
         statements = [_node_statement(
             name, _value_label(label, node.data, node.grad, self.decimals, self.roles[node],
-                               shade), shape="plain")]
+                               shade, self._note(node)), shape="plain")]
         if node.inputs:
             statements.append(_node_statement(
                 f"{name}op", f"<{escape_label(node.op)}>",
                 shape="circle" if len(node.op) <= 2 else "ellipse",
                 style="filled", fillcolor=OP_COLOUR, margin="0.04", width="0.3", height="0.3"))
         return statements
+
+    def _note(self, node: Value) -> Optional[str]:
+        """The highlight note of a node (of this engine, or a copy of another's), if any."""
+        note = self.highlight.get(id(node))
+        if note is None and isinstance(node, ForeignNode):
+            note = self.highlight.get(id(node.source))
+        return note
 
     def add_edges(self, graph: graphviz.Digraph, starts: dict[Value, str]) -> None:
         """One arrow per operand use into the op circle, then one from the op to its result."""
@@ -320,16 +347,20 @@ def _uses(order: list[Value]) -> dict[Value, list[tuple[Value, float]]]:
 
 # ------------------------------------------------------------------ labels
 def _value_label(label: str, data: float, grad: float, decimals: int, role: str,
-                 grad_colour: Optional[str]) -> str:
-    """The HTML-like table of one Value box: [label |] data | grad."""
+                 grad_colour: Optional[str], note: Optional[str] = None) -> str:
+    """The HTML-like table of one Value box: [label |] data | grad [| note, in red]."""
     cells = []
     if label:
         cells.append(f"<td><b>{escape_label(label)}</b></td>")
     cells.append(f"<td>data {format_number(data, decimals)}</td>")
     shade = f' bgcolor="{grad_colour}"' if grad_colour else ""
     cells.append(f"<td{shade}>grad {format_number(grad, decimals)}</td>")
-    return (f'<<table border="0" cellborder="1" cellspacing="0" cellpadding="3" '
-            f'bgcolor="{ROLE_COLOURS[role]}"><tr>{"".join(cells)}</tr></table>>')
+    frame, colour = 'border="0"', ROLE_COLOURS[role]
+    if note is not None:
+        cells.append(f"<td><b>{escape_label(note)}</b></td>")
+        frame, colour = 'border="2" color="#c92a2a"', HIGHLIGHT_COLOUR
+    return (f'<<table {frame} cellborder="1" cellspacing="0" cellpadding="3" '
+            f'bgcolor="{colour}"><tr>{"".join(cells)}</tr></table>>')
 
 
 def _parameter_table(module: str, rows: list[Value], uses: dict, names: dict[Value, str],
@@ -377,10 +408,14 @@ def _node_statement(name: str, label: str, **attributes: str) -> str:
     return f"\t{name} [{' '.join(parts)}]\n"
 
 
-def _legend(roles: set[str], show_local_grads: bool, shade_grads: bool) -> str:
+def _legend(roles: set[str], show_local_grads: bool, shade_grads: bool,
+            highlight: bool = False) -> str:
     """The HTML-like table drawn under the graph: a swatch and its meaning, three to a row."""
     entries = [(f'<td bgcolor="{colour}" border="1">   </td>', ROLE_MEANINGS[role])
                for role, colour in ROLE_COLOURS.items() if role in roles]
+    if highlight:
+        entries.append((f'<td bgcolor="{HIGHLIGHT_COLOUR}" border="1">   </td>',
+                        "the node pointed at, with a note"))
     entries.append((f'<td bgcolor="{OP_COLOUR}" border="1">op</td>',
                     "the operation that made the box it points to"))
     if show_local_grads:

@@ -8,6 +8,10 @@ and grad cell blank, then steps through
   - the backward pass, in reverse order: each step computes one node's
     gradient as upstream grad x local grad, adding up the contributions when
     the node feeds several others (lecture §6, "two paths").
+With `practice=True` the backward pass is the learner's to do: each step asks
+for ∂out/∂node in an input box, accepts an answer within a relative 1e-3
+(fractions such as -2/3 too), gives upstream × local with the numbers as a hint
+after a wrong answer, shows the answer after a second, and ends with a score.
 Prev/next buttons, the arrow keys and a slider move between steps. The file is
 self-contained (the SVG, script and styles are inline), so it opens offline.
 Without a path, `walkthrough(root)` returns the page for Jupyter to show inline,
@@ -66,7 +70,8 @@ def walkthrough(root: Value, path: Union[str, Path, None] = None,
     # sets the frame to its real height, which depends on the cell's width.
     height = 230 + (round(float(svg_height.group(1)) * 4 / 3) if svg_height else 300)
     title = options.get("title") or f"Forward and backward through {root.label or 'the output'}"
-    picture, width = _still_picture(root, options)
+    # In practice mode the still picture would show the answers: the frame's text says more.
+    picture, width = (None, None) if options.get("practice") else _still_picture(root, options)
     return FramedPage(page, title, height=min(height, 900), picture=picture,
                       picture_width=width)
 
@@ -90,8 +95,12 @@ def walkthrough_html(
     parameters: Optional[Iterable[Value]] = None,
     max_nodes: Optional[int] = MAX_NODES,
     timeout: float = RENDER_TIMEOUT_SECONDS,
+    practice: bool = False,
 ) -> str:
-    """The self-contained step-by-step page for the graph of `root`, as HTML text."""
+    """The self-contained step-by-step page for the graph of `root`, as HTML text.
+
+    With practice=True the learner types each gradient of the backward pass.
+    """
     order = topological_order(root)
     parameter_set = set(parameters) if parameters is not None else None
     graph = draw_dot(root, rankdir=rankdir, decimals=decimals, show_local_grads=True,
@@ -105,7 +114,54 @@ def walkthrough_html(
               "grad": format_number(grads[node], decimals)}
              for position, node in enumerate(order)]
     page_title = title or f"Forward and backward through {_name(root, len(order) - 1)}"
-    return _page(page_title, svg, {"nodes": nodes, "steps": steps})
+    data: dict = {"nodes": nodes, "steps": steps}
+    if practice:
+        add_practice(data, root, order, grads, decimals)
+        if title is None:
+            page_title = f"Practice: backpropagate through {_name(root, len(order) - 1)}"
+    return _page(page_title, svg, data)
+
+
+def add_practice(data: dict, root: Value, order: list[Value], grads: dict[Value, float],
+                 decimals: int) -> None:
+    """Turn the page's data into practice mode: each backward step becomes a question with
+    its exact answer and a hint (upstream × local with the numbers, for every use)."""
+    names = {node: _name(node, position) for position, node in enumerate(order)}
+    out = names[root]
+    uses: dict[Value, list[tuple[Value, float]]] = {node: [] for node in order}
+    for node in order:
+        for operand, local in zip(node.inputs, node.local_grads):
+            uses[operand].append((node, local))
+
+    def number(x: float) -> str:
+        return format_number(x, decimals)
+
+    data["practice"] = True
+    # An answer is right within a relative 1e-3, or within the rounding of the numbers shown.
+    data["roundoff"] = 0.5 * 10.0 ** -decimals
+    for position, node in enumerate(order):
+        data["nodes"][position]["answer"] = grads[node]
+    start = data["steps"][0]
+    start["lines"] = [f"Practice: the forward pass fills in as you step; then, from {out} back "
+                      f"to the inputs, you type each gradient ∂{out}/∂node.",
+                      "An answer counts within a relative 1e-3; fractions such as -2/3 are "
+                      "fine. A wrong answer brings a hint, a second one the answer."]
+    for step in data["steps"]:
+        if step["phase"] != "backward":
+            continue
+        node = order[step["node"]]
+        name = names[node]
+        step["question"] = f"∂{out}/∂{name}"
+        if node is root:
+            step["hint"] = [f"Backward starts at the output: how much does {out} change when "
+                            f"{out} itself changes by 1?"]
+            continue
+        hint = [f"via {names[consumer]}: ∂{out}/∂{names[consumer]} × "
+                f"∂{names[consumer]}/∂{name} = {number(grads[consumer])} × "
+                f"{_parenthesised(number(local))}" for consumer, local in uses[node]]
+        if len(hint) > 1:
+            hint.append(f"{name} is used {len(hint)} times: add the products up (lecture §6).")
+        step["hint"] = hint
 
 
 def backward_grads(root: Value, order: list[Value]) -> dict[Value, float]:
@@ -267,4 +323,5 @@ def _template(name: str) -> str:
     return (TEMPLATES / name).read_text(encoding="utf-8")
 
 
-__all__ = ["walkthrough", "walkthrough_html", "build_steps", "backward_grads", "formula"]
+__all__ = ["walkthrough", "walkthrough_html", "build_steps", "backward_grads", "formula",
+           "add_practice"]

@@ -2,6 +2,7 @@
 
     tinygrad-edu render "d = 2*b; e = a + d; L = c*e" --set a=3 b=1 c=-2 -o lecture.svg
     tinygrad-edu render -f prog.txt --set a=3 b=1 c=-2 --local-grads --walkthrough steps.html
+    tinygrad-edu render "L = c*(a + 2*b)" --set a=3 b=1 c=-2 --walkthrough quiz.html --practice
     tinygrad-edu render "y = tanh(w*x + b)" --set w=0.5 x=2 b=-1 --shade-grads -o neuron.png
     echo "L = c * (a + 2*b)" | tinygrad-edu render --set a=3 b=1 c=-2 -o lecture.png
 
@@ -37,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              ".svg, .png, .dot or .gv")
     parser.add_argument("--walkthrough", metavar="STEPS.html",
                         help="also write a page that steps through forward and backward")
+    parser.add_argument("--practice", action="store_true",
+                        help="make the --walkthrough page a practice: you type each gradient "
+                             "of the backward pass, with hints and a score")
     parser.add_argument("--local-grads", action="store_true",
                         help="write each edge's local gradient d(result)/d(operand)")
     parser.add_argument("--shade-grads", action="store_true",
@@ -68,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         for path, kind in targets:
             if kind == "walkthrough":
-                contents[path] = walkthrough_html(result, **options)
+                contents[path] = walkthrough_html(result, practice=args.practice, **options)
             else:
                 contents[path] = viz.picture(result, path, show_local_grads=args.local_grads,
                                              shade_grads=args.shade_grads, **options)
@@ -101,6 +105,9 @@ def _check_targets(args: argparse.Namespace) -> list[tuple[Path, str]]:
             raise UsageError(f"--walkthrough {args.walkthrough!r}: the page is HTML, "
                                  f"so give a file name ending in .html")
         targets.append((Path(args.walkthrough), "walkthrough"))
+    if args.practice and not args.walkthrough:
+        raise UsageError("--practice makes the --walkthrough page a practice: give "
+                         "--walkthrough STEPS.html too")
     if not targets:
         raise UsageError("nothing to write: give -o GRAPH.svg (or .png, .dot, .gv) "
                              "and/or --walkthrough STEPS.html")

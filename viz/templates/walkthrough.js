@@ -4,6 +4,10 @@ const DATA = {{DATA}};
 const N = DATA.nodes.length;
 const LAST = DATA.steps.length - 1;  // 2N: the start, N forward steps, N backward steps
 const boxes = {}, ops = {}, edges = [];
+// Practice mode: the learner types each gradient of the backward pass before it is shown.
+const PRACTICE = DATA.practice === true;
+const results = new Array(N).fill(null);  // per node: "first", "second" or "revealed"
+const tries = new Array(N).fill(0);
 
 // Graphviz titles every node and edge of the SVG with its DOT name ("n3", "n3op", "n0->n3op").
 for (const group of document.querySelectorAll("#graph g.node, #graph g.edge")) {
@@ -38,7 +42,8 @@ function render(step) {
     const forwardStep = i + 1, backwardStep = 2 * N - i;
     const node = DATA.nodes[i], cell = cells[i];
     show(cell.data, step >= forwardStep, "data " + node.data, step === forwardStep);
-    show(cell.grad, step >= backwardStep, "grad " + node.grad, step === backwardStep);
+    const gradKnown = step >= backwardStep && (!PRACTICE || results[i] !== null);
+    show(cell.grad, gradKnown, "grad " + node.grad, step === backwardStep);
     const pending = step < forwardStep;
     cell.group.classList.toggle("pending", pending);
     if (ops["n" + i]) ops["n" + i].classList.toggle("pending", pending);
@@ -63,20 +68,121 @@ function render(step) {
   document.getElementById("phase").textContent =
       {start: "start", forward: "forward pass", backward: "backward pass"}[info.phase];
   document.getElementById("phase").className = "phase " + info.phase;
-  document.getElementById("step-title").textContent = info.title;
-  const list = document.getElementById("step-lines");
-  list.replaceChildren(...info.lines.map(line => {
+  const asking = PRACTICE && info.phase === "backward" && results[current] === null;
+  document.getElementById("step-title").textContent = asking ? info.question + " = ?" : info.title;
+  fillList(document.getElementById("step-lines"), asking ? [] : info.lines);
+  if (PRACTICE) renderPractice(step, info, asking);
+  document.getElementById("counter").textContent = "step " + step + " of " + LAST;
+  document.getElementById("slider").value = step;
+  document.getElementById("prev").disabled = step === 0;
+  document.getElementById("next").disabled = step >= furthest();
+  if (current >= 0) reveal(cells[current].group);
+  window.currentStep = step;
+}
+
+function fillList(list, lines) {
+  list.replaceChildren(...lines.map(line => {
     const item = document.createElement("li");
     item.textContent = line;
     return item;
   }));
-  document.getElementById("counter").textContent = "step " + step + " of " + LAST;
-  document.getElementById("slider").value = step;
-  document.getElementById("prev").disabled = step === 0;
-  document.getElementById("next").disabled = step === LAST;
-  if (current >= 0) reveal(cells[current].group);
-  window.currentStep = step;
 }
+
+// ---------------------------------------------------------------- practice mode
+// The furthest step the learner may reach: the first backward question not yet settled.
+function furthest() {
+  if (!PRACTICE) return LAST;
+  for (let step = N + 1; step <= LAST; step++) {
+    if (results[2 * N - step] === null) return step;
+  }
+  return LAST;
+}
+
+const form = document.getElementById("practice");
+const answer = document.getElementById("answer");
+const feedback = document.getElementById("feedback");
+const hint = document.getElementById("hint");
+const score = document.getElementById("score");
+const VERDICTS = {first: "✓ Right at the first try.", second: "✓ Right at the second try.",
+                  revealed: "✗ Revealed after two tries."};
+
+function say(kind, text) {
+  feedback.className = kind;
+  feedback.textContent = text;
+}
+
+function renderPractice(step, info, asking) {
+  const current = info.node;
+  form.hidden = info.phase !== "backward";
+  if (info.phase === "backward") {
+    document.getElementById("question").textContent = info.question + " =";
+    answer.disabled = !asking;
+    document.getElementById("check").disabled = !asking;
+    if (asking) {
+      answer.value = "";
+      say("", "");
+      hint.hidden = true;
+      answer.focus({preventScroll: true});
+    } else {
+      answer.value = DATA.nodes[current].grad;
+      say(results[current] === "revealed" ? "revealed" : "right", VERDICTS[results[current]]);
+      hint.hidden = true;
+    }
+  }
+  const done = results.every(result => result !== null);
+  score.hidden = !(done && step === LAST);
+  if (!score.hidden) {
+    const count = kind => results.filter(result => result === kind).length;
+    const right = count("first") + count("second");
+    score.textContent = "Score: " + right + " of " + N + " right (" + count("first") +
+        " at the first try, " + count("second") + " at the second); " + count("revealed") +
+        " revealed.";
+  }
+}
+
+// A number as a learner writes it: -4, 0.25, .5, 1e-3, −2/3 (a fraction of two numbers).
+// Read by a regular expression and Number(), never evaluated as code.
+const NUMBER = "[+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?";
+const ANSWER = new RegExp("^(" + NUMBER + ")(?:\\s*/\\s*(" + NUMBER + "))?$");
+function parseAnswer(text) {
+  const match = ANSWER.exec(text.replace(/\u2212/g, "-").replace(/\s+/g, " ").trim());
+  if (match === null) return null;
+  const top = Number(match[1]), bottom = match[2] === undefined ? 1 : Number(match[2]);
+  const value = top / bottom;
+  return bottom !== 0 && Number.isFinite(value) ? value : null;
+}
+
+// Right within a relative 1e-3, or within the rounding of the numbers the page shows.
+function isRight(value, truth) {
+  return Math.abs(value - truth) <= Math.max(1e-3 * Math.abs(truth), DATA.roundoff);
+}
+
+form.addEventListener("submit", event => {
+  event.preventDefault();
+  const current = DATA.steps[window.currentStep].node;
+  if (DATA.steps[window.currentStep].phase !== "backward" || results[current] !== null) return;
+  const value = parseAnswer(answer.value);
+  if (value === null) {
+    say("invalid", "Type a number, e.g. -4, 0.25, 1e-3 or -2/3.");
+    answer.select();  // typing again replaces it
+    return;
+  }
+  tries[current] += 1;
+  if (isRight(value, DATA.nodes[current].answer)) {
+    results[current] = tries[current] === 1 ? "first" : "second";
+  } else if (tries[current] === 1) {
+    say("wrong", "Not quite. Hint: upstream × local, for every use of it. Try again.");
+    fillList(hint, DATA.steps[window.currentStep].hint);
+    hint.hidden = false;
+    answer.select();
+    return;
+  } else {
+    results[current] = "revealed";
+  }
+  render(window.currentStep);
+  if (window.currentStep === LAST) score.focus({preventScroll: true});
+  else document.getElementById("next").focus({preventScroll: true});
+});
 
 // Scroll just enough to show the step's node. In a page of its own that may scroll the window;
 // in a notebook's frame only the graph's own box scrolls, never the notebook around it.
@@ -110,13 +216,14 @@ fit.addEventListener("change", () => {
   fit.blur();  // so the arrow keys step again instead of toggling the box
 });
 
-function go(step) { render(Math.max(0, Math.min(LAST, step))); }
+function go(step) { render(Math.max(0, Math.min(furthest(), step))); }
 document.getElementById("slider").max = LAST;
 document.getElementById("prev").addEventListener("click", () => go(window.currentStep - 1));
 document.getElementById("next").addEventListener("click", () => go(window.currentStep + 1));
 document.getElementById("slider").addEventListener("input", event => go(+event.target.value));
 document.addEventListener("keydown", event => {
-  if (event.target.id === "slider") return;  // the slider handles its own arrow keys
+  // The slider handles its own arrow keys, and the answer box its typing.
+  if (event.target.id === "slider" || event.target.id === "answer") return;
   const moves = {ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1};
   if (event.key in moves) go(window.currentStep + moves[event.key]);
   else if (event.key === "Home") go(0);
