@@ -360,3 +360,54 @@ def test_compare_and_export_touch_no_file_of_the_working_folder(tmp_path, monkey
     compare(MLP(2, [2, 1], seed=0), X5, [1, 0, 1, 0, 1])
     export_files(MLP(2, [2, 1], seed=0), Path("m.pt"))
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------ tinygrad-edu train --export-torch
+def test_train_exports_the_trained_model_and_a_fresh_process_reloads_it(tmp_path, capsys):
+    import json
+
+    from tinygrad_edu.cli import main
+    from tinygrad_edu.train import evaluate
+
+    out, pt = tmp_path / "train", tmp_path / "torch" / "model.pt"
+    argv = ["train", "--hidden", "6,6", "--activation", "tanh", "--samples", "50", "--steps",
+            "15", "--seed", "3", "--out", str(out), "--export-torch", str(pt)]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert f"wrote {pt}" in capsys.readouterr().out
+    state = torch.load(pt, weights_only=True)
+    assert {name: list(t.shape) for name, t in state.items()} == {
+        "layers.0.weight": [6, 2], "layers.0.bias": [6], "layers.1.weight": [6, 6],
+        "layers.1.bias": [6], "layers.2.weight": [1, 6], "layers.2.bias": [1]}
+    # The saved weights are the trained ones: with them, the loss is the one training reported.
+    net = Network([2, 6, 6, 1], ["tanh", "tanh", "linear"], "MLP", "tanh")
+    net.load_state_dict(state)
+    model = from_torch(net)
+    X, y = make_moons(n_samples=50, seed=3)
+    summary = json.loads((out / "summary.json").read_text())
+    assert evaluate(model, X, y, "bce")[0] == pytest.approx(summary["final_loss"], rel=1e-12)
+    # The script beside it rebuilds the module with PyTorch alone, in a fresh process.
+    points = [f"{a!r},{b!r}" for a, b in X[:6]]
+    finished = subprocess.run([sys.executable, "-I", str(pt.with_suffix(".py")), *points],
+                              cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert finished.returncode == 0, finished.stderr
+    printed = [float(line.split()[1]) for line in finished.stdout.splitlines()
+               if line.split() and line.split()[0] in points]
+    assert printed == pytest.approx([model(x).data for x in X[:6]], rel=RELATIVE, abs=ABSOLUTE)
+
+
+@pytest.mark.parametrize("export, message", [
+    ("model.txt", "--export-torch {folder}/model.txt: the file must end in .pt"),
+    ("file.txt/model.pt", "--export-torch's folder {folder}/file.txt: it is a file"),
+    ("dir.pt", "--export-torch {folder}/dir.pt: it is a folder"),
+])
+def test_a_bad_export_path_is_refused_before_training(tmp_path, capsys, export, message):
+    from tinygrad_edu.cli import main
+
+    (tmp_path / "file.txt").write_text("keep me")
+    (tmp_path / "dir.pt").mkdir()
+    argv = ["train", "--steps", "1", "--out", str(tmp_path / "new" / "out"),
+            "--export-torch", str(tmp_path / export)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message.format(folder=tmp_path) in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir.pt", "file.txt"]

@@ -374,7 +374,8 @@ class Comparison:
                        f"parameters' names")
 
     def __str__(self) -> str:
-        header = ("", "PyTorch", "tinygrad_edu", "PyTorch value", "rel. difference")
+        header = ("tinygrad_edu", "PyTorch", "tinygrad_edu value", "PyTorch value",
+                  "relative difference")
         cells = [header] + [(row.name, row.torch_name, f"{row.ours:.17g}", f"{row.theirs:.17g}",
                              f"{row.difference:.1e}") for row in self.rows]
         widths = [max(len(cell[i]) for cell in cells) for i in range(len(header))]
@@ -399,7 +400,7 @@ class Comparison:
                 f"<caption style=\"text-align:left\">{html.escape(self.title)}<br>largest "
                 f"relative difference: <b>{largest:.1e}</b></caption>"
                 "<thead><tr><th>tinygrad_edu</th><th>PyTorch</th><th>tinygrad_edu value</th>"
-                "<th>PyTorch value</th><th>rel. difference</th></tr></thead>"
+                "<th>PyTorch value</th><th>relative difference</th></tr></thead>"
                 f"<tbody>{''.join(body)}</tbody></table>")
 
 
