@@ -251,7 +251,9 @@ def test_the_table_prints_and_shows_in_jupyter():
     assert "layers.0.neurons.1.w.0" in text and "layers.0.weight.grad[1, 0]" in text
     assert text.splitlines()[-1].startswith("largest relative difference: ")
     page = comparison._repr_html_()
-    assert page.startswith("<table") and page.count("<tr") == 1 + len(comparison.rows)
+    sections = 3  # a heading row for the loss, the outputs and the gradients
+    assert page.startswith("<table") and page.count("<tr") == 1 + sections + len(comparison.rows)
+    assert text.count("\n-- ") == sections
     assert "MLP(2, [2, 1], activation=&#x27;relu&#x27;" in page  # escaped
 
 

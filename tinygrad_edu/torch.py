@@ -379,29 +379,44 @@ class Comparison:
         cells = [header] + [(row.name, row.torch_name, f"{row.ours:.17g}", f"{row.theirs:.17g}",
                              f"{row.difference:.1e}") for row in self.rows]
         widths = [max(len(cell[i]) for cell in cells) for i in range(len(header))]
-        lines = [self.title]
-        for cell in cells:
-            lines.append("  ".join(text.rjust(width) if i >= 2 else text.ljust(width)
-                                   for i, (text, width) in enumerate(zip(cell, widths))))
+
+        def line(cell: tuple[str, ...]) -> str:
+            return "  ".join(text.rjust(width) if i >= 2 else text.ljust(width)
+                             for i, (text, width) in enumerate(zip(cell, widths))).rstrip()
+
+        lines = [self.title, line(header)]
+        for k, row in enumerate(self.rows):
+            if k == 0 or row.kind != self.rows[k - 1].kind:
+                lines.append(f"-- {SECTIONS[row.kind]}")
+            lines.append(line(cells[k + 1]))
         lines.append(f"largest relative difference: {self.largest_difference:.1e}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        """The table for Jupyter: one row per number, the largest difference in bold."""
+        """The table for Jupyter: a section per kind of number, the largest difference in bold."""
         largest = self.largest_difference
         body = []
-        for row in self.rows:
+        for k, row in enumerate(self.rows):
+            if k == 0 or row.kind != self.rows[k - 1].kind:
+                body.append(f'<tr><th colspan="5" style="text-align:left;padding-top:0.6em">'
+                            f"{html.escape(SECTIONS[row.kind])}</th></tr>")
             style = ' style="font-weight:bold"' if row.difference == largest and largest else ""
-            body.append(f"<tr{style}><td>{html.escape(row.name)}</td>"
-                        f"<td>{html.escape(row.torch_name)}</td>"
+            body.append(f'<tr{style}><td style="text-align:left">{html.escape(row.name)}</td>'
+                        f'<td style="text-align:left">{html.escape(row.torch_name)}</td>'
                         f"<td>{row.ours:.17g}</td><td>{row.theirs:.17g}</td>"
                         f"<td>{row.difference:.1e}</td></tr>")
-        return ("<table style=\"font-family:monospace;text-align:right\">"
-                f"<caption style=\"text-align:left\">{html.escape(self.title)}<br>largest "
+        return ('<table style="font-family:monospace;text-align:right">'
+                f'<caption style="text-align:left">{html.escape(self.title)}<br>largest '
                 f"relative difference: <b>{largest:.1e}</b></caption>"
-                "<thead><tr><th>tinygrad_edu</th><th>PyTorch</th><th>tinygrad_edu value</th>"
+                '<thead><tr><th style="text-align:left">tinygrad_edu</th>'
+                '<th style="text-align:left">PyTorch</th><th>tinygrad_edu value</th>'
                 "<th>PyTorch value</th><th>relative difference</th></tr></thead>"
                 f"<tbody>{''.join(body)}</tbody></table>")
+
+
+# The heading of each kind of row in the printed table.
+SECTIONS = {"loss": "the mean loss", "output": "the outputs, one per example and unit",
+            "gradient": "the gradients ∂L/∂parameter (PyTorch: the parameter's .grad)"}
 
 
 def compare(model: Neurons, X: Sequence[Sequence[float]], y: Sequence[float],
