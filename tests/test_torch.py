@@ -72,6 +72,16 @@ def test_without_torch_the_import_error_says_how_to_get_it():
                                        "installed: pip install 'tinygrad_edu[torch]'")
 
 
+def test_python_started_in_the_package_folder_is_told_why_torch_is_not_pytorch():
+    folder = Path(__file__).resolve().parent.parent / "tinygrad_edu"
+    finished = subprocess.run([sys.executable, "-c", "import torch"], cwd=folder,
+                              capture_output=True, text=True, check=False)
+    assert finished.returncode == 1
+    assert ("is tinygrad_edu's bridge to PyTorch, but it was imported as 'torch': Python looks "
+            "in the current folder first, and that is tinygrad_edu/; start Python from another "
+            "folder") in finished.stderr.splitlines()[-1]
+
+
 def test_every_activation_and_every_loss_has_its_pytorch_counterpart():
     assert set(ACTIVATION_MODULES) == set(tnn.ACTIVATIONS)
     public = {name for name in dir(losses) if not name.startswith("_")
@@ -189,6 +199,8 @@ def test_to_torch_refuses_what_it_cannot_convert():
 
     with pytest.raises(TypeError, match="must be an MLP, Layer, Neuron or Embedding .* got Pair"):
         to_torch(Pair())
+    with pytest.raises(TypeError, match="compare: model must be an MLP, Layer or Neuron of"):
+        compare(Embedding(3, 2, seed=0), X5, [0] * 5)
     mixed = Layer(2, 2, seed=0)
     mixed.neurons[1] = Neuron(2, activation="tanh", seed=0)
     with pytest.raises(ValueError, match=r"layer 0 use different activations \(relu, tanh\)"):

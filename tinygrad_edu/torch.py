@@ -25,6 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence, Union, cast
 
+if __name__ != "tinygrad_edu.torch":  # found as `torch` itself: Python started in this folder
+    raise ImportError(f"{__file__} is tinygrad_edu's bridge to PyTorch, but it was imported as "
+                      f"{__name__!r}: Python looks in the current folder first, and that is "
+                      f"tinygrad_edu/; start Python from another folder")
 try:
     import torch
     import torch.nn.functional as F
@@ -74,6 +78,7 @@ class Network(nn.Module):
         return [cast(nn.Linear, layer) for layer in self.layers]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The outputs for a batch x of shape (N, inputs): one row per example."""
         for layer, activation in zip(self.layers, self.activations):
             x = activation(layer(x))  # h = g(x Wᵀ + b): every neuron of the layer at once
         return x
@@ -91,12 +96,12 @@ def to_torch(model: Union[Neurons, Embedding]) -> nn.Module:
         with torch.no_grad():
             table.weight.copy_(_matrix(model.weight))
         return table
-    return _network(model, "to_torch")
+    return _network(model, "to_torch", embedding_too=True)
 
 
-def _network(model: object, caller: str) -> Network:
+def _network(model: object, caller: str, embedding_too: bool = False) -> Network:
     """The Network of an MLP, Layer or Neuron, with its weights."""
-    layers = _neuron_layers(model, caller)
+    layers = _neuron_layers(model, caller, embedding_too)
     sizes = [layers[0][0].nin, *(len(neurons) for neurons in layers)]
     activations = [_layer_activation(neurons, k) for k, neurons in enumerate(layers)]
     if isinstance(model, MLP):
@@ -111,15 +116,20 @@ def _network(model: object, caller: str) -> Network:
     return network
 
 
-def _neuron_layers(model: object, caller: str) -> list[list[Neuron]]:
-    """The model's neurons, layer by layer: what becomes one nn.Linear each."""
+def _neuron_layers(model: object, caller: str,
+                   embedding_too: bool = False) -> list[list[Neuron]]:
+    """The model's neurons, layer by layer: what becomes one nn.Linear each.
+
+    `embedding_too` only says, in the error, that the caller also takes an Embedding.
+    """
     if isinstance(model, MLP):
         return [list(layer.neurons) for layer in model.layers]
     if isinstance(model, Layer):
         return [list(model.neurons)]
     if isinstance(model, Neuron):
         return [[model]]
-    raise TypeError(f"{caller}: model must be an MLP, Layer, Neuron or Embedding of "
+    kinds = "an MLP, Layer, Neuron or Embedding" if embedding_too else "an MLP, Layer or Neuron"
+    raise TypeError(f"{caller}: model must be {kinds} of "
                     f"tinygrad_edu.nn, got {type(model).__name__}: {model!r}; a module of your "
                     f"own: convert its parts one by one")
 
@@ -155,7 +165,7 @@ def _parameter_places(model: Union[Neurons, Embedding]
         return [(names[id(value)], value, "weight", (r, c))
                 for r, row in enumerate(model.weight) for c, value in enumerate(row)]
     places: list[tuple[str, Value, str, tuple[int, ...]]] = []
-    for k, neurons in enumerate(_neuron_layers(model, "parameter_names")):
+    for k, neurons in enumerate(_neuron_layers(model, "parameter_names", embedding_too=True)):
         for j, neuron in enumerate(neurons):
             places += [(names[id(w)], w, f"layers.{k}.weight", (j, i))
                        for i, w in enumerate(neuron.w)]
