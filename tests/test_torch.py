@@ -184,6 +184,16 @@ def test_what_has_no_counterpart_is_refused_naming_the_module(stack, message):
     assert message in str(refused.value)
 
 
+def test_a_network_without_layers_or_with_one_activation_too_few_is_refused():
+    empty = Network([2], [])
+    with pytest.raises(ValueError, match="from_torch: Network has no layers"):
+        from_torch(empty)
+    short = Network([2, 3, 1], ["relu", "linear"])
+    del short.activations[1]
+    with pytest.raises(ValueError, match="2 layers but 1 activations"):
+        from_torch(short)
+
+
 def test_nan_weights_are_refused():
     stack = nn.Sequential(nn.Linear(2, 3))
     with torch.no_grad():

@@ -203,6 +203,8 @@ def from_torch(module: nn.Module) -> Union[Neurons, Embedding]:
                         f"takes the modules to_torch makes, nn.Sequential stacks of Linear and "
                         f"{', '.join(_supported_activation_modules())}, one nn.Linear, and "
                         f"nn.Embedding")
+    if not linears:
+        raise ValueError(f"from_torch: {type(module).__name__} has no layers: {module}")
     if len(linears) != len(activations):
         raise ValueError(f"from_torch: {len(linears)} layers but {len(activations)} "
                          f"activations; give one activation module per layer")
