@@ -5,7 +5,13 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+# PyTorch for tinygrad_edu.torch and its tests (skipped without it). The CPU build: a wheel of
+# about 200 MB, where `pip install torch` on Linux brings about 5 GB of CUDA libraries. pip finds
+# it where it is configured to look; CI adds PyTorch's CPU index (.ci/run).
+TORCH ?= torch==2.13.0+cpu
+TORCH_PIP_OPTIONS ?=
+
+.PHONY: demo test lint bench torch clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +29,10 @@ $(VENV)/.installed-bench: setup.cfg pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	touch $@
 
+$(VENV)/.installed-torch: setup.cfg pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet $(TORCH_PIP_OPTIONS) -e '.[torch]' '$(TORCH)'
+	touch $@
+
 demo: $(VENV)/.installed
 	$(BIN)/tinygrad-edu demo
 
@@ -31,6 +41,8 @@ lint: $(VENV)/.installed-dev
 
 test: lint
 	$(BIN)/python -m pytest
+
+torch: $(VENV)/.installed-torch
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/run.py

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 NOTEBOOK_FOLDER = Path(__file__).resolve().parent.parent / "notebooks"
@@ -25,8 +26,12 @@ def executed(name: str) -> nbformat.NotebookNode:
 
     Raises nbclient's CellExecutionError, with the cell and its traceback, if a
     cell fails. The kernel runs in a scratch folder, so nothing lands in the repository.
+    A notebook whose metadata lists packages it needs (`"tinygrad_edu": {"needs": ["torch"]}`)
+    is skipped where one of them is not installed.
     """
     notebook = stored(name)
+    for package in notebook.metadata.get("tinygrad_edu", {}).get("needs", []):
+        pytest.importorskip(package)
     folder = tempfile.mkdtemp(prefix=f"{name}-")
     NotebookClient(notebook, timeout=TIMEOUT_SECONDS, kernel_name="python3",
                    resources={"metadata": {"path": folder}}).execute()

@@ -18,7 +18,7 @@ from tinygrad_edu.nn import Neuron
 
 DEMOS = Path(__file__).resolve().parent.parent / "demos"
 NAMES = ("computation_graph", "two_paths", "logistic_regression", "softmax_regression",
-         "two_layer_mlp", "ffnn_language_model", "higher_order", "backprop_order")
+         "two_layer_mlp", "ffnn_language_model", "higher_order", "backprop_order", "to_pytorch")
 
 
 def load(name):
@@ -61,6 +61,7 @@ def test_a_bad_argument_exits_2_with_one_line(name, capsys):
     ("two_layer_mlp", ["--hidden", "0"], "--hidden must be between 1 and 64, got 0"),
     ("ffnn_language_model", ["--epochs", "0"], "--epochs must be at least 1, got 0"),
     ("higher_order", ["--lr", "0"], "--lr must be a finite number > 0, got 0.0"),
+    ("to_pytorch", ["--hidden", "0"], "--hidden must be between 1 and 64, got 0"),
 ])
 def test_a_bad_value_names_the_option_and_the_value(name, argv, message, capsys):
     with pytest.raises(SystemExit) as stop:
@@ -233,3 +234,20 @@ def test_backprop_order_shows_naive_recursion_wrong_and_the_order_right(tmp_path
     out = capsys.readouterr().out
     assert out.index("naive recursion:") < out.index("reverse topological order:")
     assert "<svg" in result["page"].read_text(encoding="utf-8")
+
+
+# -------------------------------------------------------------- to_pytorch
+def test_to_pytorch_gives_the_same_numbers_on_both_sides_and_saves_the_model(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    result = load("to_pytorch").main(["--steps", "5", "--out", str(tmp_path)])
+    assert result["ok"] and result["table"].largest_difference <= 1e-12
+    assert len(result["ours_losses"]) == len(result["theirs_losses"]) == 5
+    assert result["ours_losses"] == pytest.approx(result["theirs_losses"], rel=1e-12)
+    assert result["ours_losses"][-1] < result["ours_losses"][0]
+    assert result["weight_difference"] <= 1e-12
+    assert [path.name for path in result["files"]] == ["model.pt", "model.py"]
+    state = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert list(state) == ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"]
+    out = capsys.readouterr().out
+    assert "check: every number within 1e-12 of PyTorch's: OK" in out
+    assert "layers.0.neurons.3.w.1  layers.0.weight.grad[3, 1]" in out

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 LECTURE_PARTS = ["01_computation_graph", "02_two_paths", "03_logistic_and_softmax_regression",
-                 "04_mlp_classifier", "05_language_model"]
+                 "04_mlp_classifier", "05_language_model", "07_from_scalars_to_tensors"]
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
@@ -97,3 +97,17 @@ def test_the_lecture_notebook_computes_the_lecture_numbers_by_hand():
     assert "∂L/∂c = 5.0, ∂L/∂e = -2.0" in printed
     assert "∂L/∂a = -2.0, ∂L/∂d = -2.0, ∂L/∂b = -4.0" in printed
     assert any("L._backward()" in cell.source for cell in notebook.cells)
+
+
+def test_the_tensor_notebook_shows_the_compare_table_and_both_speeds():
+    notebook = executed("07_from_scalars_to_tensors")  # skipped without torch
+    (table,) = tagged_cells(notebook, "compare")
+    html = next(output.data["text/html"] for output in table.outputs
+                if "text/html" in output.get("data", {}))
+    assert html.startswith("<table") and "layers.0.weight.grad[3, 1]" in html
+    printed = "".join(output.get("text", "") for cell in notebook.cells
+                      for output in cell.get("outputs", []))
+    assert re.search(r"PyTorch: 1,000,000 examples \(10 passes over 100,000 points\) in "
+                     r"[\d.]+ s, accuracy (9\d|100)\.\d%", printed), printed
+    assert re.search(r"Values: \d+ µs an example; 1,000,000 examples would take about \d+ "
+                     r"minutes", printed), printed

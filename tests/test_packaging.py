@@ -65,7 +65,8 @@ def test_the_wheel_holds_one_top_level_package_with_its_data(dist):
                    "tinygrad_edu/viz/templates/walkthrough.js",
                    "tinygrad_edu/viz/templates/walkthrough.css",
                    "tinygrad_edu/demos/two_paths.py", "tinygrad_edu/demos/README.md",
-                   "tinygrad_edu/cli/render.py"):
+                   "tinygrad_edu/cli/render.py", "tinygrad_edu/torch.py",
+                   "tinygrad_edu/demos/to_pytorch.py"):
         assert needed in names
     # Newer setuptools put license files under dist-info/licenses/.
     assert {"tinygrad_edu-0.1.0.dist-info/LICENSE",
@@ -112,3 +113,20 @@ def test_the_installed_package_imports_as_one_namespace(installed, tmp_path):
     for line in where.stdout.split():
         assert Path(line).is_relative_to(installed)
     assert run(installed, tmp_path, "python", "-c", "import viz").returncode != 0
+
+
+def test_the_installed_bridge_imports_pytorch_not_itself(installed, tmp_path):
+    """tinygrad_edu/torch.py's `import torch` is PyTorch from the wheel too, or a clear error."""
+    code = ("import tinygrad_edu.torch as bridge; print(bridge.__file__); "
+            "print(bridge.torch.__name__, hasattr(bridge.torch, 'tensor'))")
+    where = run(installed, tmp_path, "python", "-c", code)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        assert where.returncode == 1
+        assert ("ImportError: tinygrad_edu.torch needs PyTorch, which is not installed: "
+                "pip install 'tinygrad_edu[torch]'") in where.stderr
+        return
+    assert where.returncode == 0, where.stderr
+    path, answer = where.stdout.splitlines()
+    assert Path(path).is_relative_to(installed) and answer == "torch True"

@@ -90,6 +90,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the backend: numpy if installed (auto), or python")
     parser.add_argument("--out", default="out/train", metavar="DIR",
                         help="folder for the plots and summary.json (default: out/train)")
+    parser.add_argument("--export-torch", metavar="FILE.pt",
+                        help="also save the trained model for PyTorch: its state_dict, and "
+                             "a script beside it (FILE.py) that rebuilds and loads it "
+                             "(needs pip install 'tinygrad_edu[torch]')")
 
 
 def parse_hidden(text: str) -> list[int]:
@@ -173,6 +177,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     created = _prepare_folder(out)  # before any long work: a bad --out fails fast
     try:
+        if args.export_torch is not None:
+            created += _prepare_torch_export(Path(args.export_torch))
         code = _train_and_write(args, model, optimizer, X, y, name, classes, out)
     except BaseException:
         _remove_empty(created)
@@ -231,6 +237,10 @@ def _train_and_write(args: argparse.Namespace, model: MLP, optimizer: Optimizer,
         phase = "while drawing the plots"
         contents = _draw_outputs(out, model, X, y, history, _title(args, name, accuracy))
         contents[out / "summary.json"] = json.dumps(summary, indent=2) + "\n"
+        if args.export_torch is not None:
+            from tinygrad_edu.torch import export_files  # PyTorch loads only when asked for
+
+            contents.update(export_files(model, args.export_torch))
     except (OutputGradientError, TraceMismatch) as problem:
         print(f"tinygrad-edu train: FAILED: {problem}")
         return 1
@@ -254,6 +264,19 @@ def _train_and_write(args: argparse.Namespace, model: MLP, optimizer: Optimizer,
     return 130 if history.interrupted or pressed else 0
 
 
+def _prepare_torch_export(path: Path) -> list[Path]:
+    """Check --export-torch before training: PyTorch is there, a .pt file, a folder for it."""
+    if path.suffix != ".pt":
+        raise UsageError(f"--export-torch {path}: the file must end in .pt")
+    try:
+        import tinygrad_edu.torch  # noqa: F401
+    except ImportError as missing:
+        raise UsageError(f"--export-torch: {missing}") from None
+    if path.is_dir():
+        raise UsageError(f"--export-torch {path}: it is a folder")
+    return _prepare_folder(path.parent, "--export-torch's folder")
+
+
 def _title(args: argparse.Namespace, name: str, accuracy: float) -> str:
     hidden = parse_hidden(args.hidden)
     layers = f"hidden {','.join(map(str, hidden))} {args.activation}" if hidden \
@@ -261,24 +284,24 @@ def _title(args: argparse.Namespace, name: str, accuracy: float) -> str:
     return f"{name}: {layers}, {args.loss} loss, accuracy {accuracy:.1%}"
 
 
-def _prepare_folder(out: Path) -> list[Path]:
+def _prepare_folder(out: Path, option: str = "--out") -> list[Path]:
     """Make the --out folder and prove it takes files; the folders made, to remove on failure."""
     if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: it is a file, not a folder")
+        raise UsageError(f"{option} {out}: it is a file, not a folder")
     missing = []
     folder = out
     while not folder.exists():
         missing.append(folder)
         folder = folder.parent
     if not folder.is_dir():
-        raise UsageError(f"--out {out}: {folder} is a file, not a folder")
+        raise UsageError(f"{option} {out}: {folder} is a file, not a folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
             pass  # a file can be made there (os.access says yes to root even where it cannot)
     except OSError as problem:
         _remove_empty(list(reversed(missing)))
-        raise UsageError(f"--out {out}: cannot write there: "
+        raise UsageError(f"{option} {out}: cannot write there: "
                          f"{problem.strerror or problem}") from None
     return list(reversed(missing))
 
