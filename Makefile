@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 
 # PyTorch for tinygrad_edu.torch and its tests (skipped without it). The CPU build: a wheel of
 # about 200 MB, where `pip install torch` on Linux brings about 5 GB of CUDA libraries. pip finds
-# it where it is configured to look; CI adds PyTorch's CPU index (.ci/run).
+# it where it is configured to look (a package index or local wheels); .ci/run installs it.
 TORCH ?= torch==2.13.0+cpu
 TORCH_PIP_OPTIONS ?=
 
