@@ -114,8 +114,12 @@ def test_deeper_random_graphs_match_finite_differences(expr):
     gradcheck(expr, expr.inputs)
 
 
-def test_random_graphs_match_pytorch():
+def test_random_graphs_match_pytorch(monkeypatch):
     torch = pytest.importorskip("torch")
+    # relu's derivative, the engine's `step`, is no tensor method: 1 for x > 0, else 0, with
+    # derivative 0 in both engines.
+    monkeypatch.setattr(torch.Tensor, "step", lambda t: t * 0.0 + (t > 0).to(t.dtype),
+                        raising=False)
 
     @settings(max_examples=100)
     @given(expressions())
