@@ -48,6 +48,18 @@ def test_notebook_runs_top_to_bottom_without_errors_or_warnings(name):
             if output.output_type == "stream" and output.name == "stderr"] == []
 
 
+# A float printed with all its digits shows the rounding of binary fractions, e.g.
+# 0.1 * 1.5 printed as 0.15000000000000002: a student reads it as a wrong answer.
+FLOAT_NOISE = re.compile(r"\d\.\d*(0{8,}|9{8,})\d\b")
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_printed_numbers_show_no_rounding_noise(name):
+    texts = [output.get("text") or output.get("data", {}).get("text/plain", "")
+             for cell in executed(name).cells for output in cell.get("outputs", [])]
+    assert [text for text in texts if FLOAT_NOISE.search(text)] == []
+
+
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_every_graph_comes_as_svg_and_png(name):
     for cell in tagged_cells(executed(name), "graph"):
