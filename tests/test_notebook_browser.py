@@ -97,6 +97,20 @@ def test_the_inline_walkthrough_steps_with_its_buttons_and_keys(open_page, expor
         != "rgb(250, 250, 250)"  # the walkthrough's own background
 
 
+def test_ctrl_s_in_the_frame_says_so_and_gives_the_keys_back_to_the_notebook(open_page, exported):
+    page = open_page(exported)
+    frame = page.frame_locator(".celltag_walkthrough iframe")
+    note = frame.locator("#frame-note")
+    assert note.is_visible() and "click outside it before Ctrl+S" in note.text_content()
+    frame.locator("#next").click()
+    assert page.evaluate("document.activeElement.tagName") == "IFRAME"  # the frame has the keys
+    page.keyboard.press("Control+s")
+    assert "the notebook was not saved" in note.text_content()
+    assert page.evaluate("document.activeElement.tagName") != "IFRAME"  # the notebook has them
+    page.keyboard.press("ArrowRight")  # so a key no longer steps the frame
+    assert frame.locator("#counter").text_content() == "step 1 of 12"
+
+
 def test_two_walkthroughs_on_one_page_each_keep_their_own_step(open_page, tmp_path):
     x = Value(0.5, label="x")
     square = x * x

@@ -51,32 +51,56 @@ LEAF_KINDS = {
 
 
 @overload
-def walkthrough(root: Value, path: None = None, **options) -> FramedPage: ...
+def walkthrough(root: Value, path: None = None, *, title: Optional[str] = None,
+                rankdir: str = "LR", decimals: int = 4,
+                parameters: Optional[Iterable[Value]] = None,
+                max_nodes: Optional[int] = MAX_NODES,
+                timeout: float = RENDER_TIMEOUT_SECONDS) -> FramedPage: ...
 @overload
-def walkthrough(root: Value, path: Union[str, Path], **options) -> Path: ...
-def walkthrough(root: Value, path: Union[str, Path, None] = None,
-                **options) -> Union[FramedPage, Path]:
+def walkthrough(root: Value, path: Union[str, Path], *, title: Optional[str] = None,
+                rankdir: str = "LR", decimals: int = 4,
+                parameters: Optional[Iterable[Value]] = None,
+                max_nodes: Optional[int] = MAX_NODES,
+                timeout: float = RENDER_TIMEOUT_SECONDS) -> Path: ...
+def walkthrough(root: Value, path: Union[str, Path, None] = None, *,
+                title: Optional[str] = None, rankdir: str = "LR", decimals: int = 4,
+                parameters: Optional[Iterable[Value]] = None,
+                max_nodes: Optional[int] = MAX_NODES,
+                timeout: float = RENDER_TIMEOUT_SECONDS) -> Union[FramedPage, Path]:
     """The step-by-step page for the graph of `root`: written to `path` (the path is returned),
-    or, without a path, returned for Jupyter to show inline in a frame of its own."""
-    page = walkthrough_html(root, **options)
+    or, without a path, returned for Jupyter to show inline in a frame of its own.
+
+    `title` heads the page (default: "Forward and backward through" the root's label);
+    `rankdir` lays the graph out left to right ("LR") or top to bottom ("TB"); numbers
+    show `decimals` decimals; `parameters` are drawn as parameters (amber); a graph of
+    more than `max_nodes` Values is refused (None: no limit); the renderer is stopped
+    after `timeout` seconds.
+    """
+    parameters = list(parameters) if parameters is not None else None  # read twice below
+    page = walkthrough_html(root, title=title, rankdir=rankdir, decimals=decimals,
+                            parameters=parameters, max_nodes=max_nodes, timeout=timeout)
     if path is not None:
         return write_atomically(path, page)
     svg_height = _SVG_HEIGHT.search(page)
     # Room for the controls and the step's explanation above the graph; the page then
     # sets the frame to its real height, which depends on the cell's width.
     height = 230 + (round(float(svg_height.group(1)) * 4 / 3) if svg_height else 300)
-    title = options.get("title") or f"Forward and backward through {root.label or 'the output'}"
-    picture, width = _still_picture(root, options)
-    return FramedPage(page, title, height=min(height, 900), picture=picture,
-                      picture_width=width)
+    picture, width = _still_picture(root, rankdir, parameters, max_nodes)
+    return FramedPage(page, title or _default_title(root), height=min(height, 900),
+                      picture=picture, picture_width=width)
 
 
-def _still_picture(root: Value, options: dict) -> tuple[bytes, int]:
+def _default_title(root: Value) -> str:
+    """The page's title when none is given: it names the output by its label, if it has one."""
+    return f"Forward and backward through {root.label or 'the output'}"
+
+
+def _still_picture(root: Value, rankdir: str, parameters: Optional[Iterable[Value]],
+                   max_nodes: Optional[int]) -> tuple[bytes, int]:
     """A PNG of the graph as it is, and its width in CSS px: what an untrusted notebook shows
     in place of the page, since it removes frames."""
-    source = draw_dot(root, rankdir=options.get("rankdir", "LR"), show_local_grads=True,
-                      parameters=options.get("parameters"),
-                      max_nodes=options.get("max_nodes", MAX_NODES)).source
+    source = draw_dot(root, rankdir=rankdir, show_local_grads=True, parameters=parameters,
+                      max_nodes=max_nodes).source
     png_command, size = png_options(render_source(source, "svg").decode("utf-8"))
     return render_source(source, "png", command=[*find_renderer(), *png_command]), size["width"]
 
@@ -104,8 +128,7 @@ def walkthrough_html(
               "data": format_number(node.data, decimals),
               "grad": format_number(grads[node], decimals)}
              for position, node in enumerate(order)]
-    page_title = title or f"Forward and backward through {_name(root, len(order) - 1)}"
-    return _page(page_title, svg, {"nodes": nodes, "steps": steps})
+    return _page(title or _default_title(root), svg, {"nodes": nodes, "steps": steps})
 
 
 def backward_grads(root: Value, order: list[Value]) -> dict[Value, float]:

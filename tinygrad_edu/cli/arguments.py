@@ -16,7 +16,6 @@ from typing import Any, Optional, TextIO
 from tinygrad_edu.engine import Value
 from tinygrad_edu.expr import MAX_SOURCE_LENGTH, ExpressionError, parse_program, parse_settings
 
-
 # The name a demo's parser shows in its usage line while `tinygrad-edu demo NAME` runs it
 # (`tinygrad-edu demo two_paths`); None when the demo runs as a script of its own.
 demo_program_name: Optional[str] = None
