@@ -112,3 +112,49 @@ def test_the_installed_package_imports_as_one_namespace(installed, tmp_path):
     for line in where.stdout.split():
         assert Path(line).is_relative_to(installed)
     assert run(installed, tmp_path, "python", "-c", "import viz").returncode != 0
+
+
+def _extras() -> dict:
+    """setup.cfg's extras, each as {distribution name: its Requirement}."""
+    import configparser
+
+    from packaging.requirements import Requirement
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg", encoding="utf-8")
+    extras = config["options.extras_require"]
+    return {extra: {(r := Requirement(line)).name: r
+                    for line in extras[extra].splitlines() if line.strip()}
+            for extra in extras}
+
+
+def test_the_bench_extra_installs_everything_make_bench_compares_against():
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import bench_training
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    bench = _extras()["bench"]
+    assert {"micrograd", "numpy", "torch", "jax", "jaxlib"} <= set(bench)
+    assert str(bench["micrograd"].specifier) == "==0.1.0"
+    for name, (major, minor) in bench_training.BENCH_EXTRA_NEEDS_PYTHON.items():
+        # installed where a release of it exists, and the skip note says so elsewhere
+        for distribution in (name, "jaxlib") if name == "jax" else (name,):
+            assert str(bench[distribution].marker) == f'python_version >= "{major}.{minor}"'
+            assert bench[distribution].marker.evaluate({"python_version": f"{major}.{minor}"})
+            assert not bench[distribution].marker.evaluate(
+                {"python_version": f"{major}.{minor - 1}"})
+        note = bench_training.not_installed(name)
+        if sys.version_info[:2] >= (major, minor):
+            assert "pip install -e '.[bench]'" in note and "make bench" in note
+        else:
+            assert f"Python {major}.{minor}+" in note
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "pip install --quiet -e '.[bench]'" in makefile or "-e '.[bench]'" in makefile
+
+
+def test_the_testing_extra_brings_pytest_which_the_readmes_test_needs():
+    testing = _extras()["testing"]
+    assert {"hypothesis", "pytest"} <= set(testing)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "pip install -e '.[testing]'" in readme and "def test_" in readme
