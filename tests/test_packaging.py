@@ -158,3 +158,39 @@ def test_the_testing_extra_brings_pytest_which_the_readmes_test_needs():
     assert {"hypothesis", "pytest"} <= set(testing)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "pip install -e '.[testing]'" in readme and "def test_" in readme
+
+
+FAKE_PYTHON = """#!/bin/sh
+# Stands in for python3: `-m venv DIR` makes a venv whose pip is as noisy as a real one.
+[ "$1" = "-m" ] && [ "$2" = "venv" ] || exit 9
+mkdir -p "$3/bin"
+cat > "$3/bin/python" <<'PY'
+#!/bin/sh
+for i in $(seq 13); do echo "pip says line $i"; echo "pip warns line $i" >&2; done
+[ -n "$PIP_FAILS" ] && exit 1
+exit 0
+PY
+printf '#!/bin/sh\\necho "Lecture 5: the computation graph"\\n' > "$3/bin/tinygrad-edu"
+chmod +x "$3/bin/python" "$3/bin/tinygrad-edu"
+"""
+
+
+@pytest.mark.parametrize("pip_fails", [False, True])
+def test_make_demo_starts_with_the_lecture_not_the_installers_output(tmp_path, pip_fails):
+    for name in ("Makefile", "setup.cfg", "pyproject.toml"):
+        (tmp_path / name).write_text((ROOT / name).read_text(encoding="utf-8"), encoding="utf-8")
+    python = tmp_path / "fake-python"
+    python.write_text(FAKE_PYTHON)
+    python.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", **({"PIP_FAILS": "1"} if pip_fails else {})}
+    run = subprocess.run(["make", "--no-print-directory", "demo", f"PYTHON={python}"],
+                         cwd=tmp_path, capture_output=True, text=True, env=env, timeout=60)
+    if pip_fails:  # then everything pip said is shown, and where it is kept
+        assert run.returncode != 0
+        assert run.stderr.count("pip warns line") == 13 and "pip failed" in run.stderr
+        return
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == ("Installing into .venv (pip's output: .venv/install.log)\n"
+                          "Lecture 5: the computation graph\n")
+    assert run.stderr == ""
+    assert (tmp_path / ".venv" / "install.log").read_text().count("pip warns line") == 26
