@@ -76,7 +76,8 @@ def running_lab(root: Path) -> Iterator[Lab]:
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
          f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={root}", "--LabApp.news_url=", "--ServerApp.port_retries=0", "--allow-root"],
+         f"--ServerApp.root_dir={root}", "--LabApp.news_url=", "--ServerApp.port_retries=0",
+         "--allow-root"],  # root in CI's containers; harmless for anyone else
         env=env, stdout=subprocess.DEVNULL, stderr=(home / "server.log").open("w"))
     try:
         deadline = time.monotonic() + START_SECONDS

@@ -9,8 +9,6 @@ one-example loss, ...), a first `draw_dot(loss, params=dict(model.named_paramete
 
 from __future__ import annotations
 
-import base64
-import io
 import time
 
 import nbformat
@@ -156,3 +154,77 @@ def test_every_graph_fits_the_output_readable_with_its_output_node_in_view(page,
         else:  # too wide even at the smallest readable size: zoom and pan, starting there
             assert shown["scale"] == pytest.approx(MIN_SCALE, abs=0.005) and shown["bar"], tag
         print(tag, state, shown)
+
+
+@pytest.mark.parametrize("state", ["open", "closed"])
+def test_untrusted_the_still_pictures_stay_readable(page, lab, state, tmp_path):
+    """Opened untrusted, JupyterLab strips the viewer (scripts, SVG) and shows the pictures."""
+    open_notebook(page, lab, "untrusted", len(lab.tags))
+    set_file_browser(page, state)
+    page.screenshot(path=str(tmp_path / f"untrusted-{state}.png"))
+    for position, tag in enumerate(lab.tags):
+        output = cell_output(page, position)
+        output.scroll_into_view_if_needed()
+        shown = output.evaluate("""output => ({
+            viewers: output.querySelectorAll('svg, script, .tge-view').length,
+            pictures: Array.from(output.querySelectorAll('.tge-still img')).map(image => ({
+                shown: image.getBoundingClientRect().width,
+                drawn: +image.getAttribute('width') || parseFloat(image.style.maxWidth),
+                pixels: image.naturalWidth, loaded: image.complete && image.naturalWidth > 0})),
+            outputScrolls: output.scrollWidth > output.clientWidth + 1})""")
+        assert shown["viewers"] == 0 and shown["pictures"], tag
+        assert not shown["outputScrolls"], tag
+        for picture in shown["pictures"]:
+            assert picture["loaded"], tag
+            scale = picture["shown"] / picture["drawn"]
+            assert scale >= MIN_SCALE, (tag, picture)  # the issue measured 8 % to 32 % here
+            assert picture["pixels"] >= picture["shown"], (tag, picture)  # sharp, not blown up
+        if tag == "chain":  # a 200-node chain: many pieces, each readable, instead of a strip
+            assert len(shown["pictures"]) >= 10
+            output.locator("img").nth(3).scroll_into_view_if_needed()
+            page.screenshot(path=str(tmp_path / f"untrusted-{state}-chain.png"))
+
+
+def test_zoom_pan_fit_and_actual_size_inside_the_output(page, lab, tmp_path):
+    open_notebook(page, lab, "trusted", len(lab.tags))
+    set_file_browser(page, "open")
+    output = cell_output(page, lab.tags.index("mlp-params"))
+    output.scroll_into_view_if_needed()
+    box, view = output.locator(".tge-graph"), output.locator(".tge-view")
+    page.wait_for_function("box => box.dataset.scale", arg=box.element_handle())  # laid out
+
+    def state() -> tuple[float, str]:
+        return float(box.get_attribute("data-scale")), box.get_attribute("data-mode")
+
+    assert state() == (pytest.approx(MIN_SCALE, abs=0.001), "readable")
+    output.locator("button[data-action=fit]").click()
+    scale, mode = state()
+    assert mode == "fit" and scale < MIN_SCALE  # the whole graph, smaller than readable
+    assert view.evaluate("v => v.scrollWidth <= v.clientWidth")
+    page.screenshot(path=str(tmp_path / "fit.png"))
+    output.locator("button[data-action=actual]").click()
+    assert state() == (1.0, "actual")
+    output.locator("button[data-action=in]").click()
+    assert state() == (pytest.approx(1.25), "zoomed")
+    output.locator("button[data-action=out]").click()
+    output.locator("button[data-action=out]").click()
+    assert state()[0] == pytest.approx(0.8)
+    # Ctrl + wheel zooms at the pointer; a plain wheel leaves the zoom alone.
+    area = view.bounding_box()
+    page.mouse.move(area["x"] + area["width"] / 2, area["y"] + area["height"] / 2)
+    page.mouse.wheel(0, 200)
+    assert state()[0] == pytest.approx(0.8)
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -300)
+    page.keyboard.up("Control")
+    page.wait_for_timeout(100)
+    zoomed = state()[0]
+    assert zoomed > 0.8 * 1.5
+    # Dragging pans the drawing inside the output.
+    left = view.evaluate("v => v.scrollLeft")
+    page.mouse.down()
+    page.mouse.move(area["x"] + area["width"] / 2 - 200, area["y"] + area["height"] / 2, steps=5)
+    page.mouse.up()
+    assert view.evaluate("v => v.scrollLeft") == pytest.approx(left + 200, abs=2)
+    assert state()[0] == zoomed
+    page.screenshot(path=str(tmp_path / "zoomed.png"))

@@ -128,7 +128,8 @@ def _occupied(svg: str) -> list[tuple[float, float]]:
     return spans
 
 
-def still_cuts(svg: str, piece_width: float = STILL_WIDTH / MIN_SCALE) -> list[tuple[float, float]]:
+def still_cuts(svg: str,
+               piece_width: float = STILL_WIDTH / MIN_SCALE) -> list[tuple[float, float]]:
     """Where to cut the drawing into pieces at most `piece_width` CSS px wide, left to right:
     in a gap between boxes where one is in the second half of a piece, else straight through."""
     width = natural_width(svg)
@@ -149,19 +150,26 @@ def still_cuts(svg: str, piece_width: float = STILL_WIDTH / MIN_SCALE) -> list[t
 
 def still_pictures(png: bytes, svg: str, density: float) -> list[tuple[bytes, int]]:
     """The PNG (drawn at `density` pixels per CSS px) cut where still_cuts says, each piece as
-    (PNG bytes, its width in CSS px); one piece, the PNG itself, when the drawing is narrow."""
+    (PNG bytes, its width in CSS px); one piece, the PNG itself, when the drawing is narrow.
+    A piece keeps only the rows that something is drawn on (the legend is in the first)."""
     cuts = still_cuts(svg)
     if len(cuts) == 1:
         return [(png, round(natural_width(svg)))]
-    from PIL import Image  # matplotlib's dependency, so always installed with this package
+    from PIL import Image, ImageOps  # matplotlib's dependency, so installed with this package
 
     pieces = []
+    margin = round(4 * density)
     with Image.open(io.BytesIO(png)) as image:
         for start, end in cuts:
             left, right = round(start * density), min(image.width, round(end * density))
-            piece = io.BytesIO()
-            image.crop((left, 0, right, image.height)).save(piece, format="PNG", optimize=True)
-            pieces.append((piece.getvalue(), round((right - left) / density)))
+            piece = image.crop((left, 0, right, image.height)).convert("RGB")
+            drawn = ImageOps.invert(piece).getbbox()  # what is not white
+            if drawn is not None:
+                top, bottom = max(0, drawn[1] - margin), min(piece.height, drawn[3] + margin)
+                piece = piece.crop((0, top, piece.width, bottom))
+            encoded = io.BytesIO()
+            piece.save(encoded, format="PNG", optimize=True)
+            pieces.append((encoded.getvalue(), round((right - left) / density)))
     return pieces
 
 
@@ -175,14 +183,17 @@ def graph_html(svg: str, stills: list[tuple[bytes, int]], title: str = "the grap
     script = (TEMPLATES / "graph_view.js").read_text(encoding="utf-8").replace(
         "/*DATA*/null", _script_json(data))
     alt = html.escape(title, quote=True)
-    pictures = "".join(
-        f'<div><img alt="{alt}, part {number} of {len(stills)}" width="{picture_width}" '
-        f'src="data:image/png;base64,{base64.b64encode(png).decode()}"></div>'
-        if len(stills) > 1 else
-        f'<div><img alt="{alt}" width="{picture_width}" '
-        f'src="data:image/png;base64,{base64.b64encode(png).decode()}"></div>'
-        for number, (png, picture_width) in enumerate(stills, 1))
-    if len(stills) > 1:
+    if len(stills) == 1:  # shown at its natural size, or the output's width if that is less
+        png, picture_width = stills[0]
+        pictures = (f'<div><img alt="{alt}" width="{picture_width}" '
+                    f'src="data:image/png;base64,{base64.b64encode(png).decode()}"></div>')
+    else:  # every piece at the same scale: a share of the output's width, up to 100 %
+        piece_width = STILL_WIDTH / MIN_SCALE
+        pictures = "".join(
+            f'<div><img alt="{alt}, part {number} of {len(stills)}" '
+            f'style="width:{100 * picture_width / piece_width:.2f}%;max-width:{picture_width}px" '
+            f'src="data:image/png;base64,{base64.b64encode(png).decode()}"></div>'
+            for number, (png, picture_width) in enumerate(stills, 1))
         pictures += (f"<p>The graph in {len(stills)} pieces, left to right. Run the cell (or "
                      f"trust the notebook) to see it whole, with zoom and pan.</p>")
     return (f'<div class="tge-graph"><div class="tge-still">{pictures}</div>'

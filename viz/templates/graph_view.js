@@ -98,7 +98,7 @@
     event.preventDefault();
     const v = view.getBoundingClientRect();
     mode = "zoomed";
-    setScale(scale * Math.exp(-event.deltaY / 300), event.clientX - v.left,
+    setScale(scale * Math.exp(-event.deltaY / 600), event.clientX - v.left,
              event.clientY - v.top);
   }, {passive: false});
   let drag = null;
