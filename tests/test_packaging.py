@@ -64,6 +64,7 @@ def test_the_wheel_holds_one_top_level_package_with_its_data(dist):
     for needed in ("tinygrad_edu/py.typed", "tinygrad_edu/viz/templates/walkthrough.html",
                    "tinygrad_edu/viz/templates/walkthrough.js",
                    "tinygrad_edu/viz/templates/walkthrough.css",
+                   "tinygrad_edu/viz/templates/graph_view.js",
                    "tinygrad_edu/demos/two_paths.py", "tinygrad_edu/demos/README.md",
                    "tinygrad_edu/cli/render.py"):
         assert needed in names
