@@ -9,7 +9,9 @@ one-example loss, ...), a first `draw_dot(loss, params=dict(model.named_paramete
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 
 import nbformat
 import pytest
@@ -67,10 +69,14 @@ def lab(tmp_path_factory):
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                        "language": "python"}
     nbformat.write(notebook, root / "trusted.ipynb")
+    steps = nbformat.v4.new_notebook(metadata=dict(notebook.metadata))
+    steps.cells = tagged_cells(executed("01_computation_graph"), "walkthrough")
+    nbformat.write(steps, root / "walkthrough.ipynb")
     notebook.metadata["copy"] = "not signed"  # a different notebook: its signature is unknown
     nbformat.write(notebook, root / "untrusted.ipynb")
     with running_lab(root) as server:
         server.trust(root / "trusted.ipynb")
+        server.trust(root / "walkthrough.ipynb")
         server.tags = [cell.metadata["tags"][0] for cell in notebook.cells]
         yield server
 
@@ -228,3 +234,30 @@ def test_zoom_pan_fit_and_actual_size_inside_the_output(page, lab, tmp_path):
     assert view.evaluate("v => v.scrollLeft") == pytest.approx(left + 200, abs=2)
     assert state()[0] == zoomed
     page.screenshot(path=str(tmp_path / "zoomed.png"))
+
+
+def saved_at(lab, name: str) -> str:
+    """When the server last wrote the notebook, as its contents API says."""
+    url = f"http://127.0.0.1:{lab.port}/api/contents/{name}?content=0&token={lab.token}"
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return json.load(answer)["last_modified"]
+
+
+def test_ctrl_s_in_an_inline_walkthrough_says_so_and_the_next_one_saves(page, lab, tmp_path):
+    open_notebook(page, lab, "walkthrough", 1)
+    frame = page.frame_locator(".jp-OutputArea-output iframe")
+    note = frame.locator("#frame-note")
+    assert note.is_visible()
+    frame.locator("#next").click()  # as the README says: click into it, then step
+    assert frame.locator("#counter").text_content() == "step 1 of 12"
+    before = saved_at(lab, "walkthrough.ipynb")
+    time.sleep(1.1)  # the server's times have a resolution of a second or better
+    page.keyboard.press("Control+s")
+    assert "the notebook was not saved" in note.text_content()
+    page.screenshot(path=str(tmp_path / "ctrl-s-in-frame.png"))
+    assert saved_at(lab, "walkthrough.ipynb") == before  # indeed not saved
+    page.keyboard.press("Control+s")  # the notebook has the keys again: this one saves
+    deadline = time.monotonic() + 10
+    while saved_at(lab, "walkthrough.ipynb") == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert saved_at(lab, "walkthrough.ipynb") != before
