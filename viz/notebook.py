@@ -108,7 +108,8 @@ def _occupied(svg: str) -> list[tuple[float, float]]:
     a cut through the drawing should fall outside them."""
     root = ElementTree.fromstring(svg.encode("utf-8"))
     graph = root.find(f"{_SVG}g")
-    shift = re.search(r"translate\(([-\d.]+)", graph.get("transform", "")) if graph else None
+    transform = graph.get("transform", "") if graph is not None else ""
+    shift = re.search(r"translate\(([-\d.]+)", transform)
     offset = float(shift.group(1)) if shift else 0.0
     spans = []
     for group in root.iter(f"{_SVG}g"):
