@@ -213,7 +213,7 @@ def _script_json(data: object) -> str:
 
 class Digraph(graphviz.Digraph):
     """A graphviz.Digraph drawn by whichever renderer is installed: Graphviz's `dot`, else the
-    bundled graphviz-pure. Jupyter shows it sized to the cell, as SVG and as PNG."""
+    bundled graphviz-pure. Jupyter shows it fitted to the cell, zoomable, with PNGs kept."""
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **_: Any) -> Any:
         """HTML that fits the output (with still pictures for a notebook that runs no
