@@ -133,7 +133,7 @@ def measure_viewer(page, position: int) -> dict:
                 edge => edge.textContent.startsWith(name + '->'));
         }).pop();
         const o = rect(output), v = rect(view), s = rect(svg), n = rect(sink);
-        return {output: o.width, view: v.width, svg: s.width,
+        return {output: o.width, view: v.width, svg: s.width, natural: data.width * 96 / 72,
                 scale: s.width / (data.width * 96 / 72), mode: box.dataset.mode,
                 sinkInView: n.left >= v.left - 1 && n.right <= v.right + 1,
                 outputScrolls: output.scrollWidth > output.clientWidth + 1,
@@ -155,11 +155,12 @@ def test_every_graph_fits_the_output_readable_with_its_output_node_in_view(page,
         assert shown["scale"] >= MIN_SCALE - 0.005, (tag, shown)  # the text stays readable
         assert not shown["outputScrolls"], tag  # no sideways scroll of the output itself
         assert shown["sinkInView"], (tag, shown)  # the output node is always on screen
-        if shown["svg"] <= shown["view"] + 1:  # it fits: as large as it can be, up to 100 %
-            assert shown["scale"] == pytest.approx(min(1, shown["scale"]), abs=0.01)
+        fits = min(1, shown["view"] / shown["natural"])  # the scale that fills the width
+        if fits >= MIN_SCALE:  # as large as the output allows, up to 100 %
+            assert shown["scale"] == pytest.approx(fits, abs=0.005), (tag, shown)
+            assert shown["bar"] == (fits < 1), tag  # the zoom bar only when it is scaled
         else:  # too wide even at the smallest readable size: zoom and pan, starting there
             assert shown["scale"] == pytest.approx(MIN_SCALE, abs=0.005) and shown["bar"], tag
-        print(tag, state, shown)
 
 
 @pytest.mark.parametrize("state", ["open", "closed"])
