@@ -12,6 +12,7 @@ import pytest
 from lecture import lecture_graph
 
 from tinygrad_edu import Value, viz
+from tinygrad_edu.losses import binary_cross_entropy_with_logits
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.viz import notebook, renderer
 from tinygrad_edu.viz.notebook import (
@@ -168,8 +169,13 @@ def test_walkthrough_without_a_path_is_a_framed_page_and_with_one_a_file(tmp_pat
     assert 300 < page.height <= 900
     # What an untrusted notebook keeps of it (frames are removed): a picture and a hint.
     fallback = frame.split('loading="eager">', 1)[1][:-len("</iframe>")]
-    assert fallback.startswith('<img alt="Lecture §5" width=') and "run this cell" in fallback
+    assert fallback.startswith('<div><img alt="Lecture §5" width=') and "run this cell" in fallback
     assert base64.b64decode(re.search(r"base64,([^\"]+)", fallback).group(1)).startswith(PNG_MAGIC)
+    # A wide graph's still picture comes in pieces, as draw_dot's does.
+    model = MLP(2, [4, 1], seed=0)
+    loss = binary_cross_entropy_with_logits(model([0.5, -1.0]), 1)
+    wide = viz.walkthrough(loss, parameters=model.parameters())._repr_html_()
+    assert wide.count("<img ") >= 2 and "pieces, left to right" in wide
     path = viz.walkthrough(L, tmp_path / "steps.html", title="Lecture §5")
     assert path == tmp_path / "steps.html"
     assert path.read_text(encoding="utf-8") == page.html

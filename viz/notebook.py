@@ -84,11 +84,6 @@ def png_density(svg: str) -> float:
     return min(density, math.sqrt(PNG_MAX_PIXELS / (width * height)))
 
 
-def png_options(svg: str) -> tuple[list[str], dict[str, int]]:
-    """The renderer's options for a sharp PNG of this graph, and the width to show it at."""
-    return [f"-Gdpi={96 * png_density(svg):.2f}"], {"width": round(natural_width(svg))}
-
-
 def output_node(svg: str) -> Optional[str]:
     """The Graphviz name (its <title>) of the node no arrow leaves: the graph's output."""
     root = ElementTree.fromstring(svg.encode("utf-8"))
@@ -187,22 +182,26 @@ def graph_html(svg: str, stills: list[tuple[bytes, int]], title: str = "the grap
             "output": output_node(svg)}
     script = (TEMPLATES / "graph_view.js").read_text(encoding="utf-8").replace(
         "/*DATA*/null", _script_json(data))
-    alt = html.escape(title, quote=True)
-    if len(stills) == 1:  # shown at its natural size, or the output's width if that is less
-        png, picture_width = stills[0]
-        pictures = (f'<div><img alt="{alt}" width="{picture_width}" '
-                    f'src="data:image/png;base64,{base64.b64encode(png).decode()}"></div>')
-    else:  # every piece at the same scale: a share of the output's width, up to 100 %
-        piece_width = STILL_WIDTH / MIN_SCALE
-        pictures = "".join(
-            f'<div><img alt="{alt}, part {number} of {len(stills)}" '
-            f'style="width:{100 * picture_width / piece_width:.2f}%;max-width:{picture_width}px" '
-            f'src="data:image/png;base64,{base64.b64encode(png).decode()}"></div>'
-            for number, (png, picture_width) in enumerate(stills, 1))
-        pictures += (f"<p>The graph in {len(stills)} pieces, left to right. Run the cell (or "
-                     f"trust the notebook) to see it whole, with zoom and pan.</p>")
-    return (f'<div class="tge-graph"><div class="tge-still">{pictures}</div>'
+    return (f'<div class="tge-graph"><div class="tge-still">{still_html(stills, title)}</div>'
             f"<script>{script}</script></div>")
+
+
+def still_html(stills: list[tuple[bytes, int]], title: str) -> str:
+    """<img> elements for the still pictures: one at its natural size (or the output's width
+    if that is less), or pieces stacked top to bottom, all at one scale."""
+    alt = html.escape(title, quote=True)
+    if len(stills) == 1:
+        png, picture_width = stills[0]
+        return (f'<div><img alt="{alt}" width="{picture_width}" '
+                f'src="data:image/png;base64,{base64.b64encode(png).decode()}"></div>')
+    piece_width = STILL_WIDTH / MIN_SCALE  # every piece is this share of the output's width
+    return "".join(
+        f'<div><img alt="{alt}, part {number} of {len(stills)}" '
+        f'style="width:{100 * picture_width / piece_width:.2f}%;max-width:{picture_width}px" '
+        f'src="data:image/png;base64,{base64.b64encode(png).decode()}"></div>'
+        for number, (png, picture_width) in enumerate(stills, 1)) + (
+        f"<p>The graph in {len(stills)} pieces, left to right. Run the cell (or trust the "
+        f"notebook) to see it whole, with zoom and pan.</p>")
 
 
 def _script_json(data: object) -> str:
@@ -292,24 +291,21 @@ class FramedPage:
     the notebook, and several pages on one notebook each keep their own state.
     The page grows the frame to its own height when it can (same origin).
     An untrusted notebook removes frames; what is left is the frame's fallback
-    content: a `picture` (PNG bytes), when given, and a line saying how to see the page.
+    content: the still `pictures` of the graph, when given ((PNG bytes, width in CSS px),
+    as still_pictures makes them: one, or pieces of a wide graph), and a line saying
+    how to see the page.
     """
 
     def __init__(self, page: str, title: str = "", height: int = 480,
-                 picture: Optional[bytes] = None, picture_width: Optional[int] = None) -> None:
+                 pictures: Optional[list[tuple[bytes, int]]] = None) -> None:
         self.html = page
         self.title = title
         self.height = height
-        self.picture = picture
-        self.picture_width = picture_width
+        self.pictures = pictures or []
 
     def _repr_html_(self) -> str:
         """An <iframe> whose document is the page (srcdoc), as wide as the cell."""
-        fallback = ""
-        if self.picture is not None:
-            width = f' width="{self.picture_width}"' if self.picture_width else ""
-            fallback = (f'<img alt="{html.escape(self.title, quote=True)}"{width} '
-                        f'src="data:image/png;base64,{base64.b64encode(self.picture).decode()}">')
+        fallback = still_html(self.pictures, self.title) if self.pictures else ""
         fallback += ("<p>An interactive page is here: run this cell (or trust the notebook) "
                      "to step through it.</p>")
         return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '
@@ -325,6 +321,6 @@ class FramedPage:
         return f"<{type(self).__name__} {self.title!r}: display it in Jupyter, or save(path)>"
 
 
-__all__ = ["Digraph", "FramedPage", "graph_html", "still_cuts", "still_pictures",
-           "natural_size", "natural_width", "output_node", "png_density", "png_options",
+__all__ = ["Digraph", "FramedPage", "graph_html", "still_cuts", "still_pictures", "still_html",
+           "natural_size", "natural_width", "output_node", "png_density",
            "MIN_SCALE", "STILL_WIDTH"]

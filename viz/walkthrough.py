@@ -28,7 +28,7 @@ from typing import Iterable, Optional, Union, overload
 
 from tinygrad_edu.engine import DOT, Value, topological_order
 from tinygrad_edu.viz.dot import MAX_NODES, draw_dot, format_number, node_role
-from tinygrad_edu.viz.notebook import FramedPage, png_options
+from tinygrad_edu.viz.notebook import FramedPage, png_density, still_pictures
 from tinygrad_edu.viz.renderer import (
     RENDER_TIMEOUT_SECONDS,
     find_renderer,
@@ -85,9 +85,8 @@ def walkthrough(root: Value, path: Union[str, Path, None] = None, *,
     # Room for the controls and the step's explanation above the graph; the page then
     # sets the frame to its real height, which depends on the cell's width.
     height = 230 + (round(float(svg_height.group(1)) * 4 / 3) if svg_height else 300)
-    picture, width = _still_picture(root, rankdir, parameters, max_nodes)
     return FramedPage(page, title or _default_title(root), height=min(height, 900),
-                      picture=picture, picture_width=width)
+                      pictures=_still_pictures(root, rankdir, parameters, max_nodes))
 
 
 def _default_title(root: Value) -> str:
@@ -95,14 +94,16 @@ def _default_title(root: Value) -> str:
     return f"Forward and backward through {root.label or 'the output'}"
 
 
-def _still_picture(root: Value, rankdir: str, parameters: Optional[Iterable[Value]],
-                   max_nodes: Optional[int]) -> tuple[bytes, int]:
-    """A PNG of the graph as it is, and its width in CSS px: what an untrusted notebook shows
-    in place of the page, since it removes frames."""
+def _still_pictures(root: Value, rankdir: str, parameters: Optional[Iterable[Value]],
+                    max_nodes: Optional[int]) -> list[tuple[bytes, int]]:
+    """PNGs of the graph as it is (pieces, if it is wide), each with its width in CSS px: what
+    an untrusted notebook shows in place of the page, since it removes frames."""
     source = draw_dot(root, rankdir=rankdir, show_local_grads=True, parameters=parameters,
                       max_nodes=max_nodes).source
-    png_command, size = png_options(render_source(source, "svg").decode("utf-8"))
-    return render_source(source, "png", command=[*find_renderer(), *png_command]), size["width"]
+    svg = render_source(source, "svg").decode("utf-8")
+    density = png_density(svg)
+    png = render_source(source, "png", command=[*find_renderer(), f"-Gdpi={96 * density:.2f}"])
+    return still_pictures(png, svg, density)
 
 
 def walkthrough_html(
