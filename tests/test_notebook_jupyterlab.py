@@ -16,7 +16,7 @@ import urllib.request
 import nbformat
 import pytest
 from chromium import browser  # noqa: F401 - the fixture
-from jupyterlab import running_lab
+from lab_server import running_lab
 from nbclient import NotebookClient
 from notebook_runs import executed, tagged_cells
 

@@ -9,6 +9,7 @@ the dev extra).
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import secrets
@@ -22,9 +23,8 @@ from pathlib import Path
 
 import pytest
 
-try:
-    import jupyterlab  # noqa: F401
-except ImportError:
+# (This file is not named jupyterlab.py: it would hide the package it looks for.)
+if importlib.util.find_spec("jupyterlab") is None:
     pytest.skip("needs JupyterLab: pip install -e '.[dev]'", allow_module_level=True)
 
 START_SECONDS = 60  # JupyterLab starts in a few seconds; a busy machine may take longer
