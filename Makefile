@@ -4,6 +4,11 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# pip's own output (build warnings, progress) goes to this log, so `make demo` starts with the
+# lecture; when pip fails, the log is printed.
+LOG := $(VENV)/install.log
+PIP_INSTALL = $(BIN)/python -m pip install --quiet
+QUIETLY = >> $(LOG) 2>&1 || { cat $(LOG) >&2; echo "pip failed: its output is in $(LOG)" >&2; exit 1; }
 
 # PyTorch for tinygrad_edu.torch and its tests (skipped without it). The CPU build: a wheel of
 # about 200 MB, where `pip install torch` on Linux brings about 5 GB of CUDA libraries. pip finds
@@ -14,27 +19,30 @@ TORCH_PIP_OPTIONS ?=
 .PHONY: demo test lint bench torch clean
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "Installing into $(VENV) (pip's output: $(LOG))"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PIP_INSTALL) --upgrade pip $(QUIETLY)
 
 $(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
-	touch $@
+	@$(PIP_INSTALL) -e . $(QUIETLY)
+	@touch $@
 
 $(VENV)/.installed-dev: setup.cfg pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $@
+	@echo "Installing the dev tools into $(VENV) (pip's output: $(LOG))"
+	@$(PIP_INSTALL) -e '.[dev]' $(QUIETLY)
+	@touch $@
 
 $(VENV)/.installed-bench: setup.cfg pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
-	touch $@
+	@echo "Installing what make bench compares against (pip's output: $(LOG))"
+	@$(PIP_INSTALL) -e '.[bench]' $(QUIETLY)
+	@touch $@
 
 $(VENV)/.installed-torch: setup.cfg pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet $(TORCH_PIP_OPTIONS) -e '.[torch]' '$(TORCH)'
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/tinygrad-edu demo
+	@$(BIN)/tinygrad-edu demo
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -33,7 +33,14 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
-from bench_training import _timed, _torch_step_seconds, demo_loss, demo_steps, moons  # noqa: E402
+from bench_training import (  # noqa: E402
+    _timed,
+    _torch_step_seconds,
+    demo_loss,
+    demo_steps,
+    moons,
+    not_installed,
+)
 
 STEPS = 20  # timed steps per repeat of a traced program (a step is well under a millisecond)
 EAGER_STEPS = 3
@@ -152,7 +159,7 @@ def _optional(name: str, measure: Callable[[], dict]) -> dict:
     try:
         __import__(name)
     except ImportError:
-        return {"skipped": f"{name} is not installed (pip install -e '.[bench]')"}
+        return {"skipped": not_installed(name)}
     return measure()
 
 

@@ -20,8 +20,10 @@ cores; both are reported.
 from __future__ import annotations
 
 import gc
+import platform
 import random
 import statistics
+import sys
 import time
 from typing import Callable
 
@@ -221,7 +223,7 @@ def run_training_benchmark(repeats: int = 5) -> dict:
     try:
         import torch  # noqa: F401
     except ImportError:
-        results["torch"] = "not installed"
+        results["torch"] = not_installed("torch")
     else:
         vectorized = _torch_step_seconds(X, y, initial, repeats)
         results["torch"] = {
@@ -233,6 +235,20 @@ def run_training_benchmark(repeats: int = 5) -> dict:
                                        zip(losses["ours"], vectorized["losses"])),
         }
     return results
+
+
+# The optional comparison subjects the bench extra brings, and the Python each needs (the
+# markers in setup.cfg's bench extra; tests/test_packaging.py checks that they agree).
+BENCH_EXTRA_NEEDS_PYTHON = {"torch": (3, 10), "jax": (3, 11)}
+
+
+def not_installed(name: str) -> str:
+    """Why `name` was skipped, and the command that installs it (or why none can here)."""
+    major, minor = BENCH_EXTRA_NEEDS_PYTHON[name]
+    if sys.version_info[:2] < (major, minor):
+        return (f"{name} is not installed: the bench extra brings it on Python {major}.{minor}+, "
+                f"and this is Python {platform.python_version()}")
+    return f"{name} is not installed: make bench (or pip install -e '.[bench]') installs it"
 
 
 def report(results: dict) -> list[str]:

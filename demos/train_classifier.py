@@ -80,7 +80,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     print(f"  {after}")
 
     print("\n4. The multi-class counterpart: softmax + cross-entropy on a 3-arm spiral")
-    X3, y3 = make_spiral(n_samples=90, n_classes=3, seed=0)
+    X3, y3 = make_spiral(n_samples=90, classes=3, seed=0)
     model3 = MLP(2, [16, 3], seed=0)
     multi_class = check_softmax_ce_gradient(model3, X3, y3)
     print(f"  {multi_class}")

@@ -56,3 +56,17 @@ def test_version_and_the_demo_list(capsys):
     for name, summary in demos.items():
         assert summary, f"demos/{name}.py needs a docstring whose first line says what it shows"
         assert f"{name}  " in listing and summary in listing
+
+
+def test_a_demos_help_and_errors_name_the_command_that_ran_it(capsys):
+    import pytest
+
+    for name in ("computation_graph", "ffnn_language_model"):  # OneLineParser, in two ways
+        assert main(["demo", name, "--help"]) == 0
+        assert capsys.readouterr().out.startswith(f"usage: tinygrad-edu demo {name} [-h]")
+    assert main(["demo", "two_paths", "--bogus"]) == 2
+    assert capsys.readouterr().err == ("tinygrad-edu demo two_paths: error: "
+                                       "unrecognized arguments: --bogus\n")
+    with pytest.raises(SystemExit):  # afterwards, parsers name themselves again
+        main(["demo", "--help"])
+    assert capsys.readouterr().out.startswith("usage: tinygrad-edu demo [-h]")

@@ -74,6 +74,16 @@ def test_spiral_and_blobs_make_as_many_classes_as_asked():
         make_spiral(n_classes=1)
 
 
+def test_spiral_takes_classes_as_the_command_line_and_load_csv_name_it():
+    X, y = make_spiral(n_samples=60, classes=3, seed=0)
+    assert sorted(set(y)) == [0, 1, 2]
+    assert (X, y) == make_spiral(n_samples=60, n_classes=3, seed=0)  # the earlier name
+    with pytest.raises(ValueError, match="classes must be.*>= 2, got 1"):
+        make_spiral(classes=1)
+    with pytest.raises(ValueError, match="classes or n_classes.*not both"):
+        make_spiral(classes=3, n_classes=4)
+
+
 # ----------------------------------------------------------------- CSV
 def write(tmp_path, text: str):
     path = tmp_path / "points.csv"

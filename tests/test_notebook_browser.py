@@ -8,10 +8,6 @@ step with its buttons and keys without touching the page around it.
 
 from __future__ import annotations
 
-import base64
-import re
-import xml.etree.ElementTree as ET
-
 import pytest
 from chromium import browser, page_opener  # noqa: F401 - browser: the fixture
 from lecture import lecture_graph
@@ -46,33 +42,22 @@ def open_page(browser):  # noqa: F811 - the fixture imported above
         yield open_
 
 
-def right_edge_of_box(svg: str, label: str) -> float:
-    """How far right, in the SVG's viewBox units, the box labelled `label` reaches."""
-    root = ET.fromstring(svg.encode("utf-8"))
-    graph = root.find(f"{SVG}g")
-    shift = float(re.search(r"translate\(([-\d.]+)", graph.get("transform")).group(1))
-    for node in graph.iter(f"{SVG}g"):
-        texts = [text.text for text in node.iter(f"{SVG}text")]
-        if node.get("class") == "node" and texts and texts[0] == label:
-            xs = [float(x) for element in node.iter() for x in
-                  re.findall(r"([-\d.]+),[-\d.]+", element.get("points", ""))]
-            return shift + max(xs)
-    raise AssertionError(f"no box labelled {label!r} in the drawing")
-
-
 def test_the_lecture_graph_fits_a_1200_px_page(open_page, exported, tmp_path):
     page = open_page(exported)
-    # nbconvert, like JupyterLab, shows an SVG output as an <img> of it.
-    image = page.locator(".celltag_lecture-graph .jp-RenderedSVG img")
-    svg = base64.b64decode(image.get_attribute("src").split(",", 1)[1]).decode("utf-8")
-    view_width = float(ET.fromstring(svg.encode("utf-8")).get("viewBox").split()[2])
-    box = image.bounding_box()
+    # nbconvert's page runs the viewer's script, as a trusted notebook does.
+    view = page.locator(".celltag_lecture-graph .tge-graph .tge-view")
+    svg = view.locator("svg")
+    natural = svg.evaluate("svg => svg.viewBox.baseVal.width * 96 / 72")
+    box, area = svg.bounding_box(), view.bounding_box()
+    right_of_L = svg.evaluate("svg => Array.from(svg.querySelectorAll('g.node'))"
+                              ".find(node => node.textContent.includes('-10.0000'))"
+                              ".getBoundingClientRect().right")
     visible = page.evaluate("document.documentElement.clientWidth")
-    scale = box["width"] / view_width  # CSS px per point, as drawn
-    right_of_L = box["x"] + scale * right_edge_of_box(svg, "L")
     page.screenshot(path=str(tmp_path / "lecture_graph_cell.png"))
-    assert 0 <= box["x"] and right_of_L <= box["x"] + box["width"] <= visible <= PAGE_WIDTH
-    assert scale * 72 / 96 >= MIN_SCALE  # scaled down, but no further than stays readable
+    assert 0 <= area["x"] and box["x"] + box["width"] <= area["x"] + area["width"] <= visible
+    assert right_of_L <= area["x"] + area["width"]  # L, the output, is in view
+    assert MIN_SCALE <= box["width"] / natural <= 1  # scaled down, but stays readable
+    assert page.locator(".celltag_lecture-graph .tge-still").count() == 0  # replaced by it
     assert page.evaluate("document.documentElement.scrollWidth") <= visible  # no sideways scroll
 
 
@@ -95,6 +80,20 @@ def test_the_inline_walkthrough_steps_with_its_buttons_and_keys(open_page, expor
     assert element.bounding_box()["height"] >= inner_height
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") \
         != "rgb(250, 250, 250)"  # the walkthrough's own background
+
+
+def test_ctrl_s_in_the_frame_says_so_and_gives_the_keys_back_to_the_notebook(open_page, exported):
+    page = open_page(exported)
+    frame = page.frame_locator(".celltag_walkthrough iframe")
+    note = frame.locator("#frame-note")
+    assert note.is_visible() and "click outside it before Ctrl+S" in note.text_content()
+    frame.locator("#next").click()
+    assert page.evaluate("document.activeElement.tagName") == "IFRAME"  # the frame has the keys
+    page.keyboard.press("Control+s")
+    assert "the notebook was not saved" in note.text_content()
+    assert page.evaluate("document.activeElement.tagName") != "IFRAME"  # the notebook has them
+    page.keyboard.press("ArrowRight")  # so a key no longer steps the frame
+    assert frame.locator("#counter").text_content() == "step 1 of 12"
 
 
 def test_two_walkthroughs_on_one_page_each_keep_their_own_step(open_page, tmp_path):

@@ -1,7 +1,7 @@
 """The lecture as notebooks: each runs top to bottom in a real kernel and shows what it should.
 
-Cells are tagged with what they must show: `graph` (a drawing, as SVG and as
-PNG so a saved notebook keeps a picture), `plot` (a matplotlib figure, as
+Cells are tagged with what they must show: `graph` (a drawing, as a viewer that fits
+the output with still pictures inside, and as PNG), `plot` (a matplotlib figure, as
 PNG), `walkthrough` (the step-by-step page in a frame) and `progress` (fit's
 bar, a widget whose saved text is the finished bar).
 """
@@ -48,15 +48,28 @@ def test_notebook_runs_top_to_bottom_without_errors_or_warnings(name):
             if output.output_type == "stream" and output.name == "stderr"] == []
 
 
+# A float printed with all its digits shows the rounding of binary fractions, e.g.
+# 0.1 * 1.5 printed as 0.15000000000000002: a student reads it as a wrong answer.
+FLOAT_NOISE = re.compile(r"\d\.\d*(0{8,}|9{8,})\d\b")
+
+
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_every_graph_comes_as_svg_and_png(name):
+def test_printed_numbers_show_no_rounding_noise(name):
+    texts = [output.get("text") or output.get("data", {}).get("text/plain", "")
+             for cell in executed(name).cells for output in cell.get("outputs", [])]
+    assert [text for text in texts if FLOAT_NOISE.search(text)] == []
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_graph_comes_as_a_fitting_viewer_and_png(name):
     for cell in tagged_cells(executed(name), "graph"):
-        assert {"image/svg+xml", "image/png"} <= mime_types(cell), cell.source
-        svg = next(output.data["image/svg+xml"] for output in cell.outputs
-                   if "image/svg+xml" in output.get("data", {}))
-        # Fitted to the cell: natural size, the cell's width, or the smallest readable size.
-        assert re.search(r'<svg (width="(100%|[\d.]+pt)" style="[^"]*max-width'
-                         r'|width="\d+px" height="\d+px")', svg)
+        assert {"text/html", "image/png"} <= mime_types(cell), cell.source
+        page = next(output.data["text/html"] for output in cell.outputs
+                    if "text/html" in output.get("data", {}))
+        # The viewer (its script fits the SVG to the output), and the still pictures a
+        # notebook that runs no scripts shows.
+        assert page.startswith('<div class="tge-graph"><div class="tge-still"><div><img ')
+        assert "<script>" in page and "\\u003csvg" in page
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

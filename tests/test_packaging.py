@@ -64,6 +64,7 @@ def test_the_wheel_holds_one_top_level_package_with_its_data(dist):
     for needed in ("tinygrad_edu/py.typed", "tinygrad_edu/viz/templates/walkthrough.html",
                    "tinygrad_edu/viz/templates/walkthrough.js",
                    "tinygrad_edu/viz/templates/walkthrough.css",
+                   "tinygrad_edu/viz/templates/graph_view.js",
                    "tinygrad_edu/demos/two_paths.py", "tinygrad_edu/demos/README.md",
                    "tinygrad_edu/cli/render.py", "tinygrad_edu/torch.py",
                    "tinygrad_edu/demos/to_pytorch.py"):
@@ -130,3 +131,85 @@ def test_the_installed_bridge_imports_pytorch_not_itself(installed, tmp_path):
     assert where.returncode == 0, where.stderr
     path, answer = where.stdout.splitlines()
     assert Path(path).is_relative_to(installed) and answer == "torch True"
+
+
+def _extras() -> dict:
+    """setup.cfg's extras, each as {distribution name: its Requirement}."""
+    import configparser
+
+    from packaging.requirements import Requirement
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg", encoding="utf-8")
+    extras = config["options.extras_require"]
+    return {extra: {(r := Requirement(line)).name: r
+                    for line in extras[extra].splitlines() if line.strip()}
+            for extra in extras}
+
+
+def test_the_bench_extra_installs_everything_make_bench_compares_against():
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import bench_training
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    bench = _extras()["bench"]
+    assert {"micrograd", "numpy", "torch", "jax", "jaxlib"} <= set(bench)
+    assert str(bench["micrograd"].specifier) == "==0.1.0"
+    for name, (major, minor) in bench_training.BENCH_EXTRA_NEEDS_PYTHON.items():
+        # installed where a release of it exists, and the skip note says so elsewhere
+        for distribution in (name, "jaxlib") if name == "jax" else (name,):
+            assert str(bench[distribution].marker) == f'python_version >= "{major}.{minor}"'
+            assert bench[distribution].marker.evaluate({"python_version": f"{major}.{minor}"})
+            assert not bench[distribution].marker.evaluate(
+                {"python_version": f"{major}.{minor - 1}"})
+        note = bench_training.not_installed(name)
+        if sys.version_info[:2] >= (major, minor):
+            assert "pip install -e '.[bench]'" in note and "make bench" in note
+        else:
+            assert f"Python {major}.{minor}+" in note
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "pip install --quiet -e '.[bench]'" in makefile or "-e '.[bench]'" in makefile
+
+
+def test_the_testing_extra_brings_pytest_which_the_readmes_test_needs():
+    testing = _extras()["testing"]
+    assert {"hypothesis", "pytest"} <= set(testing)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "pip install -e '.[testing]'" in readme and "def test_" in readme
+
+
+FAKE_PYTHON = """#!/bin/sh
+# Stands in for python3: `-m venv DIR` makes a venv whose pip is as noisy as a real one.
+[ "$1" = "-m" ] && [ "$2" = "venv" ] || exit 9
+mkdir -p "$3/bin"
+cat > "$3/bin/python" <<'PY'
+#!/bin/sh
+for i in $(seq 13); do echo "pip says line $i"; echo "pip warns line $i" >&2; done
+[ -n "$PIP_FAILS" ] && exit 1
+exit 0
+PY
+printf '#!/bin/sh\\necho "Lecture 5: the computation graph"\\n' > "$3/bin/tinygrad-edu"
+chmod +x "$3/bin/python" "$3/bin/tinygrad-edu"
+"""
+
+
+@pytest.mark.parametrize("pip_fails", [False, True])
+def test_make_demo_starts_with_the_lecture_not_the_installers_output(tmp_path, pip_fails):
+    for name in ("Makefile", "setup.cfg", "pyproject.toml"):
+        (tmp_path / name).write_text((ROOT / name).read_text(encoding="utf-8"), encoding="utf-8")
+    python = tmp_path / "fake-python"
+    python.write_text(FAKE_PYTHON)
+    python.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", **({"PIP_FAILS": "1"} if pip_fails else {})}
+    run = subprocess.run(["make", "--no-print-directory", "demo", f"PYTHON={python}"],
+                         cwd=tmp_path, capture_output=True, text=True, env=env, timeout=60)
+    if pip_fails:  # then everything pip said is shown, and where it is kept
+        assert run.returncode != 0
+        assert run.stderr.count("pip warns line") == 13 and "pip failed" in run.stderr
+        return
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == ("Installing into .venv (pip's output: .venv/install.log)\n"
+                          "Lecture 5: the computation graph\n")
+    assert run.stderr == ""
+    assert (tmp_path / ".venv" / "install.log").read_text().count("pip warns line") == 26

@@ -80,18 +80,33 @@ def test_a_bare_expression_is_labelled_result(tmp_path):
     (["L = 1 / a", "--set", "a=0", "-o", "{out}"], "division by zero"),
     (["L = a", "--set", "a=x", "-o", "{out}"], "'x' is not a number"),
     (["L = a", "--set", "a=1", "-o", "{out_pdf}"], "unknown suffix '.pdf'"),
-    (["L = a", "--set", "a=1", "-o", "{missing}"], "does not exist"),
+    (["L = a", "--set", "a=1", "-o", "{below_a_file}"], "is a file, not a folder"),
+    (["L = a", "--set", "a=1", "-o", "{missing}", "--walkthrough", "{below_a_file_html}"],
+     "is a file, not a folder"),
     (["L = a", "--set", "a=1", "--walkthrough", "{out}"], "give a file name ending in .html"),
     (["L = a", "--set", "a=1"], "nothing to write"),
     (["L = a", "--set", "a=1", "-f", "{out}", "-o", "{out}"], "either as an argument or with -f"),
 ])
 def test_errors_exit_2_with_one_line_and_write_nothing(tmp_path, capsys, argv, message):
+    (tmp_path / "file").write_text("a file, not a folder")
     paths = {"out": str(tmp_path / "graph.svg"), "out_pdf": str(tmp_path / "graph.pdf"),
-             "missing": str(tmp_path / "no" / "graph.svg")}
+             "missing": str(tmp_path / "no" / "graph.svg"),
+             "below_a_file": str(tmp_path / "file" / "graph.svg"),
+             "below_a_file_html": str(tmp_path / "file" / "deeper" / "steps.html")}
     argv = [word.format(**paths) for word in argv]
     assert main(["render", *argv]) == 2
     assert message in one_line_error(capsys)
-    assert list(tmp_path.iterdir()) == []
+    assert [path.name for path in tmp_path.iterdir()] == ["file"]  # no folder made either
+
+
+def test_render_makes_the_folders_of_its_outputs_as_train_does(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a fresh folder, as the README's first command meets it
+    assert main(["render", "d = 2*b; e = a + d; L = c*e", *LECTURE_INPUTS, "--local-grads",
+                 "-o", "out/lecture.svg", "--walkthrough", "out/pages/steps.html"]) == 0
+    assert capsys.readouterr().out == "wrote out/lecture.svg\nwrote out/pages/steps.html\n"
+    assert "data -10.0000" in svg_texts(tmp_path / "out" / "lecture.svg")
+    assert (tmp_path / "out" / "pages" / "steps.html").read_text(encoding="utf-8").startswith(
+        "<!DOCTYPE html>")
 
 
 def test_an_empty_program_on_stdin_is_an_error(tmp_path, capsys, monkeypatch):

@@ -135,6 +135,19 @@ def test_fit_records_a_loss_and_accuracy_per_step_and_mini_batches_are_seeded():
     assert runs[0] == runs[1]
 
 
+def test_a_history_shown_in_a_cell_is_one_short_summary():
+    X, y = make_moons(n_samples=40, seed=0)
+    model = MLP(2, [4, 1], seed=0)
+    history = fit(model, X, y, Adam(model.parameters(), lr=0.05), steps=200, progress=False)
+    summary = repr(history)
+    first, last = history.losses[0], history.losses[-1]
+    assert summary == (f"History(200 steps in {history.seconds:.1f} s: "
+                       f"loss {first:.4g} → {last:.4g}, accuracy "
+                       f"{history.accuracies[0]:.0%} → {history.accuracies[-1]:.0%})")
+    assert len(summary) < 100  # not the 400 numbers it holds
+    assert "no steps completed" in repr(type(history)())
+
+
 def test_ctrl_c_in_fit_stops_cleanly_and_keeps_what_was_learned():
     X, y = make_moons(n_samples=40, seed=0)
     model = MLP(2, [4, 1], seed=0)

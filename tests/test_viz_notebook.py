@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import math
 import re
 import xml.etree.ElementTree as ET
 
@@ -10,15 +12,18 @@ import pytest
 from lecture import lecture_graph
 
 from tinygrad_edu import Value, viz
+from tinygrad_edu.losses import binary_cross_entropy_with_logits
 from tinygrad_edu.nn import MLP
-from tinygrad_edu.viz import renderer
+from tinygrad_edu.viz import notebook, renderer
 from tinygrad_edu.viz.notebook import (
-    FITS_ANY_CELL,
     MIN_SCALE,
-    SCROLLS_FROM,
+    PNG_MAX_PIXELS,
+    STILL_WIDTH,
     FramedPage,
-    fit_to_cell,
+    natural_size,
     natural_width,
+    png_density,
+    still_cuts,
 )
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -41,54 +46,86 @@ def no_renderer(monkeypatch):
     monkeypatch.setattr(renderer, "find_graphviz_pure", lambda: None)
 
 
-def test_jupyter_gets_an_svg_and_a_png_of_the_same_graph():
+def viewer_data(page: str) -> dict:
+    """The data the viewer's script reads: the SVG, its natural size, the output node."""
+    script = re.search(r"<script>(.*?)</script>", page, re.S).group(1)
+    return json.loads(re.search(r"const DATA = (\{.*?\});\n", script).group(1))
+
+
+def stills(page: str) -> list[bytes]:
+    """The still pictures a notebook that runs no scripts shows, decoded."""
+    return [base64.b64decode(data) for data in re.findall(r'src="data:image/png;base64,([^"]+)"',
+                                                           page)]
+
+
+def chain(length: int) -> Value:
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(length):
+        y = (y * 1.01).tanh()
+    return y
+
+
+def test_jupyter_gets_a_viewer_with_still_pictures_and_a_png_of_the_same_graph():
     L = lecture_graph()
     L.backward()
     bundle, metadata = viz.draw_dot(L, show_local_grads=True)._repr_mimebundle_()
-    assert "data -10.0000" in svg_texts(bundle["image/svg+xml"])
+    assert set(bundle) == {"text/html", "image/png", "text/plain"}
+    page = bundle["text/html"]
+    assert page.startswith('<div class="tge-graph"><div class="tge-still">')
+    data = viewer_data(page)
+    assert "data -10.0000" in svg_texts(data["svg"])
+    assert data["minScale"] == MIN_SCALE
+    width, height = natural_size(data["svg"])
+    assert (data["width"], data["height"]) == (width, height)
+    assert data["output"] == "n5"  # L, the box no arrow leaves
     png = bundle["image/png"]
     assert png.startswith(PNG_MAGIC)
     # Drawn at twice the density, shown at the SVG's natural width: sharp, and the same size.
-    view_box = ET.fromstring(bundle["image/svg+xml"].encode("utf-8")).get("viewBox").split()
-    width_px = float(view_box[2]) * 96 / 72  # Graphviz's viewBox is in points
-    assert metadata["image/png"]["width"] == pytest.approx(width_px, abs=2)
-    assert png_width(png) == pytest.approx(2 * metadata["image/png"]["width"], rel=0.02)
+    assert metadata["image/png"]["width"] == round(width)
+    assert png_width(png) == pytest.approx(2 * width, rel=0.02)
+    assert stills(page) == [png]  # narrow enough to be one picture
+    assert f'width="{round(width)}"' in page and "pieces" not in page
     assert "Digraph" in bundle["text/plain"]
 
 
-def test_a_wide_graph_fills_the_cell():
-    svg = viz.render_source(viz.draw_dot(lecture_graph(), show_local_grads=True).source)
-    svg = svg.decode("utf-8")
+def test_a_wide_graph_is_cut_between_boxes_into_pieces_readable_in_a_narrow_output():
+    svg = viz.render_source(viz.draw_dot(chain(99)).source).decode("utf-8")
     width = natural_width(svg)
-    assert FITS_ANY_CELL < width <= SCROLLS_FROM  # the lecture graph is one of the wide ones
-    fitted = fit_to_cell(svg)
-    root = ET.fromstring(fitted.encode("utf-8"))
-    assert root.get("width") == "100%" and root.get("height") is None  # height from viewBox
-    style = dict(part.split(":") for part in root.get("style").split(";"))
-    assert style["max-width"] == f"{width:.0f}px"  # never larger than drawn
-    assert style["min-width"] == f"{MIN_SCALE * width:.0f}px"  # wider than this: the cell scrolls
-    assert style["height"] == "auto"
-    assert root.get("viewBox") == ET.fromstring(svg.encode("utf-8")).get("viewBox")
+    cuts = still_cuts(svg)
+    longest = STILL_WIDTH / MIN_SCALE  # shown STILL_WIDTH px wide, a piece is at MIN_SCALE
+    assert math.ceil(width / longest) <= len(cuts) <= math.ceil(width / longest * 1.2)
+    assert cuts[0][0] == 0 and cuts[-1][1] == width
+    assert all(a[1] == b[0] for a, b in zip(cuts, cuts[1:]))  # nothing lost, nothing twice
+    assert all(0 < end - start <= longest for start, end in cuts)
+    boxes = notebook._occupied(svg)
+    assert len(boxes) == 199 + 198  # a box per Value, a circle per operation
+    for start, _ in cuts[1:]:
+        assert not any(low < start < high for low, high in boxes)  # between boxes, never through
+    bundle, _ = viz.draw_dot(chain(99))._repr_mimebundle_()
+    pieces = stills(bundle["text/html"])
+    assert len(pieces) == len(cuts) and all(piece.startswith(PNG_MAGIC) for piece in pieces)
+    # Each piece keeps only the rows with something on them: the chain's, not the legend's.
+    heights = [int.from_bytes(piece[20:24], "big") for piece in pieces]
+    assert max(heights[1:]) < heights[0] / 2
+    assert f"The graph in {len(pieces)} pieces, left to right" in bundle["text/html"]
 
 
-def test_a_very_wide_graph_is_drawn_at_the_smallest_readable_scale_and_scrolls():
-    model = MLP(2, [16, 1], seed=0)
+def test_a_big_graphs_png_stays_within_its_pixel_budget():
+    model = MLP(2, [16, 16, 1], seed=0)
     svg = viz.render_source(viz.draw_dot(model([0.5, -1.0]), cluster="module").source)
     svg = svg.decode("utf-8")
-    width = natural_width(svg)
-    assert width > SCROLLS_FROM
-    root = ET.fromstring(fit_to_cell(svg).encode("utf-8"))
-    assert root.get("width") == f"{MIN_SCALE * width:.0f}px" and root.get("style") is None
-    height = float(ET.fromstring(svg.encode("utf-8")).get("height")[:-2]) * 96 / 72
-    assert root.get("height") == f"{MIN_SCALE * height:.0f}px"
+    width, height = natural_size(svg)
+    density = png_density(svg)
+    assert density < 2 and (width * density) * (height * density) <= PNG_MAX_PIXELS * 1.001
+    assert png_density(viz.render_source(viz.draw_dot(lecture_graph()).source).decode()) == 2
 
 
-def test_a_small_graph_keeps_its_natural_size():
-    x = Value(2.0, label="x")
-    svg = viz.render_source(viz.draw_dot(x * x, legend=False).source).decode("utf-8")
-    assert natural_width(svg) <= FITS_ANY_CELL
-    root = ET.fromstring(fit_to_cell(svg).encode("utf-8"))
-    assert root.get("width").endswith("pt") and root.get("style") == "max-width:100%;height:auto"
+def test_a_label_cannot_break_out_of_the_viewers_script():
+    x = Value(2.0, label="</script><script>alert(1)</script>")
+    page = viz.draw_dot(x * 3)._repr_mimebundle_()[0]["text/html"]
+    assert page.count("<script>") == 1 and page.count("</script>") == 1
+    assert "alert(1)" in viewer_data(page)["svg"]  # still drawn, as text
 
 
 def test_pipe_and_render_use_the_bundled_renderer(tmp_path, monkeypatch):
@@ -132,8 +169,13 @@ def test_walkthrough_without_a_path_is_a_framed_page_and_with_one_a_file(tmp_pat
     assert 300 < page.height <= 900
     # What an untrusted notebook keeps of it (frames are removed): a picture and a hint.
     fallback = frame.split('loading="eager">', 1)[1][:-len("</iframe>")]
-    assert fallback.startswith('<img alt="Lecture §5" width=') and "run this cell" in fallback
+    assert fallback.startswith('<div><img alt="Lecture §5" width=') and "run this cell" in fallback
     assert base64.b64decode(re.search(r"base64,([^\"]+)", fallback).group(1)).startswith(PNG_MAGIC)
+    # A wide graph's still picture comes in pieces, as draw_dot's does.
+    model = MLP(2, [4, 1], seed=0)
+    loss = binary_cross_entropy_with_logits(model([0.5, -1.0]), 1)
+    wide = viz.walkthrough(loss, parameters=model.parameters())._repr_html_()
+    assert wide.count("<img ") >= 2 and "pieces, left to right" in wide
     path = viz.walkthrough(L, tmp_path / "steps.html", title="Lecture §5")
     assert path == tmp_path / "steps.html"
     assert path.read_text(encoding="utf-8") == page.html

@@ -158,9 +158,24 @@ def test_write_atomically_replaces_whole_and_cleans_up_when_interrupted(tmp_path
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
 
 
-def test_write_atomically_into_a_missing_folder_says_so(tmp_path):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        write_atomically(tmp_path / "missing" / "out.svg", "x")
+def test_write_atomically_makes_missing_folders_and_refuses_a_path_below_a_file(tmp_path):
+    assert write_atomically(tmp_path / "new" / "deeper" / "out.svg", "x").read_text() == "x"
+    (tmp_path / "file").write_text("a file")
+    with pytest.raises(NotADirectoryError, match=r"file/a/out.svg: .*file is a file, not a"):
+        write_atomically(tmp_path / "file" / "a" / "out.svg", "x")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["file", "new"]
+
+
+def test_a_failed_write_removes_the_folders_it_made(tmp_path, monkeypatch):
+    def full_disk(source, destination):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(renderer.os, "replace", full_disk)
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(OSError, match="No space"):
+        write_all_atomically({tmp_path / "new" / "a.svg": "a", tmp_path / "kept" / "b.svg": "b"})
+    assert [path.name for path in tmp_path.iterdir()] == ["kept"]
+    assert list((tmp_path / "kept").iterdir()) == []
 
 
 def _umask() -> int:

@@ -170,6 +170,29 @@ def test_unlabelled_nodes_are_numbered_on_the_page_and_in_the_picture():
     assert page_data(html)["steps"][2]["title"] == "#1 = x * 3"
 
 
+def test_an_unlabelled_output_is_called_the_output_in_the_title_not_a_number():
+    x = Value(0.5, label="x")
+    y = (x * 3).tanh()
+    for page in (walkthrough_html(y), viz.walkthrough(y).html):
+        assert "<title>Forward and backward through the output</title>" in page
+        assert "<h1>Forward and backward through the output</h1>" in page
+    assert viz.walkthrough(y).title == "Forward and backward through the output"
+    y.label = "y"
+    assert "<title>Forward and backward through y</title>" in walkthrough_html(y)
+
+
+def test_help_shows_the_walkthroughs_options_by_name():
+    import inspect
+
+    parameters = inspect.signature(viz.walkthrough).parameters
+    assert list(parameters) == ["root", "path", "title", "rankdir", "decimals", "parameters",
+                                "max_nodes", "timeout"]
+    assert all(parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
+               for name in list(parameters)[2:])
+    with pytest.raises(TypeError, match="colour"):
+        viz.walkthrough(lecture_graph(), colour="red")  # a misspelt option is refused at once
+
+
 def test_small_mlp_walkthrough_covers_every_node():
     model = MLP(2, [3, 1], seed=1)
     loss = (model([0.5, -1.0]) - 1.0) ** 2

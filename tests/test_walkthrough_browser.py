@@ -36,6 +36,7 @@ def shown(page, label: str) -> tuple[str, str]:
 
 def test_lecture_walkthrough_steps_forward_then_backward(open_page, tmp_path):
     page = open_page(viz.walkthrough(lecture_graph(), tmp_path / "steps.html"))
+    assert not page.locator("#frame-note").is_visible()  # a page of its own: Ctrl+S is its own
     assert page.locator("#counter").text_content() == "step 0 of 12"
     assert shown(page, "a") == ("data ?", "grad ?")
     assert page.locator("#prev").is_disabled()

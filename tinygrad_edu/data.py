@@ -101,15 +101,25 @@ def make_xor(n_samples: int = 100, noise: float = 0.05, seed: Optional[int] = 0)
     return _finish(points, labels, noise, rng)
 
 
-def make_spiral(n_samples: int = 100, n_classes: int = 2, noise: float = 0.05,
-                seed: Optional[int] = 0) -> Dataset:
-    """`n_classes` spiral arms around the origin, one class each, each turning 1.5 times."""
-    n_classes = whole_number(n_classes, "n_classes", 2)
-    n_samples, noise = _check_count(n_samples, n_classes), _check_noise(noise)
+def make_spiral(n_samples: int = 100, classes: int = 2, noise: float = 0.05,
+                seed: Optional[int] = 0, *, n_classes: Optional[int] = None) -> Dataset:
+    """`classes` spiral arms around the origin, one class each, each turning 1.5 times.
+
+    `classes` is `--classes` of `tinygrad-edu train` and `load_csv`'s `classes`;
+    `n_classes`, its earlier name, still works.
+    """
+    if n_classes is None:
+        classes = whole_number(classes, "classes", 2)
+    elif classes != 2:
+        raise ValueError(f"give classes or n_classes (its earlier name), not both: "
+                         f"got classes={classes!r} and n_classes={n_classes!r}")
+    else:
+        classes = whole_number(n_classes, "n_classes", 2)
+    n_samples, noise = _check_count(n_samples, classes), _check_noise(noise)
     rng = random.Random(seed)
     points, labels = [], []
-    for k, count in enumerate(_split(n_samples, n_classes)):
-        start = 2 * math.pi * k / n_classes  # the arms start evenly spaced around the circle
+    for k, count in enumerate(_split(n_samples, classes)):
+        start = 2 * math.pi * k / classes  # the arms start evenly spaced around the circle
         for r in _linspace(0.1, 1.0, count):
             angle = start + 3 * math.pi * r  # the further out, the further round: 1.5 turns
             points.append([r * math.cos(angle), r * math.sin(angle)])

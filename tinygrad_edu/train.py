@@ -157,6 +157,16 @@ class History:
         """How many steps were completed."""
         return len(self.losses)
 
+    def __repr__(self) -> str:
+        """A short summary, since a notebook cell shows it: the lists are in .losses and
+        .accuracies (printing them all would be hundreds of numbers)."""
+        if not self.losses:
+            return f"History(no steps completed, {self.seconds:.1f} s)"
+        stopped = ", interrupted" if self.interrupted else ""
+        return (f"History({self.steps} steps{stopped} in {self.seconds:.1f} s: "
+                f"loss {self.losses[0]:.4g} → {self.losses[-1]:.4g}, "
+                f"accuracy {self.accuracies[0]:.0%} → {self.accuracies[-1]:.0%})")
+
 
 def _check_labels(y: Sequence[int], loss: str) -> None:
     """Raise ValueError if the labels do not suit the loss (the 1-logit losses need 0/1)."""

@@ -93,8 +93,9 @@ def draw_dot(
     """The graph that computed `root`, as a graphviz Digraph (shown inline by Jupyter).
 
     `root` is a Value, or a list of Values (a model's outputs: drawn as one
-    graph with several outputs). In Jupyter the drawing fits the cell's width
-    and comes as SVG and PNG; `.render()` and `.pipe()` use viz.render's renderer.
+    graph with several outputs). In Jupyter the drawing fits the cell's width, with zoom
+    and pan when it is too wide to read there, and a saved notebook keeps it as PNG;
+    `.render()` and `.pipe()` use viz.render's renderer.
 
     Options:
       rankdir           "LR" (left to right, the default), "TB", "RL" or "BT"; with

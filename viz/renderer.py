@@ -19,6 +19,7 @@ file they replace, so a reader never sees a half-written picture.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -166,10 +167,16 @@ def write_all_atomically(contents: Mapping[Union[str, Path], Union[bytes, str]])
     and only when every one is complete are they renamed into place.
 
     So a failure while writing (a full disk, a folder in the way) replaces none of them.
+    Missing folders are made, as `mkdir -p` would (and removed again if writing fails);
+    a path below a file is refused.
     """
     staged: list[tuple[str, Path]] = []
+    made: list[Path] = []
     try:
         for path, content in contents.items():
+            for folder in missing_folders(Path(path)):
+                folder.mkdir()
+                made.append(folder)
             staged.append((_stage(Path(path), content), Path(path)))
         for temporary, path in staged:
             os.replace(temporary, path)  # atomic on POSIX and Windows
@@ -177,8 +184,27 @@ def write_all_atomically(contents: Mapping[Union[str, Path], Union[bytes, str]])
         for temporary, _ in staged:
             if os.path.exists(temporary):
                 os.unlink(temporary)
+        for folder in reversed(made):  # deepest first; only the ones made here, still empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         raise
     return [path for _, path in staged]
+
+
+def missing_folders(path: Union[str, Path]) -> list[Path]:
+    """The folders above `path` that do not exist yet, outermost first.
+
+    NotADirectoryError when the nearest one that exists is a file: nothing can be written below it.
+    """
+    path = Path(path)
+    missing = []
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"cannot write {path}: {folder} is a file, not a folder")
+    return list(reversed(missing))
 
 
 def _stage(path: Path, content: Union[bytes, str]) -> str:
@@ -213,4 +239,5 @@ def _current_umask() -> int:
 
 __all__ = ["RendererNotFound", "RendererFailed", "find_renderer", "find_graphviz_pure",
            "render_source", "check_picture", "write_atomically", "write_all_atomically",
+           "missing_folders",
            "INSTALL_HINT", "RENDER_TIMEOUT_SECONDS"]

@@ -32,7 +32,7 @@ from typing import Iterable, Optional, Union, overload
 
 from tinygrad_edu.engine import DOT, Value, topological_order
 from tinygrad_edu.viz.dot import MAX_NODES, draw_dot, format_number, node_role
-from tinygrad_edu.viz.notebook import FramedPage, png_options
+from tinygrad_edu.viz.notebook import FramedPage, png_density, still_pictures
 from tinygrad_edu.viz.renderer import (
     RENDER_TIMEOUT_SECONDS,
     find_renderer,
@@ -55,35 +55,64 @@ LEAF_KINDS = {
 
 
 @overload
-def walkthrough(root: Value, path: None = None, **options) -> FramedPage: ...
+def walkthrough(root: Value, path: None = None, *, title: Optional[str] = None,
+                rankdir: str = "LR", decimals: int = 4,
+                parameters: Optional[Iterable[Value]] = None,
+                max_nodes: Optional[int] = MAX_NODES,
+                timeout: float = RENDER_TIMEOUT_SECONDS, practice: bool = False) -> FramedPage: ...
 @overload
-def walkthrough(root: Value, path: Union[str, Path], **options) -> Path: ...
-def walkthrough(root: Value, path: Union[str, Path, None] = None,
-                **options) -> Union[FramedPage, Path]:
+def walkthrough(root: Value, path: Union[str, Path], *, title: Optional[str] = None,
+                rankdir: str = "LR", decimals: int = 4,
+                parameters: Optional[Iterable[Value]] = None,
+                max_nodes: Optional[int] = MAX_NODES,
+                timeout: float = RENDER_TIMEOUT_SECONDS, practice: bool = False) -> Path: ...
+def walkthrough(root: Value, path: Union[str, Path, None] = None, *,
+                title: Optional[str] = None, rankdir: str = "LR", decimals: int = 4,
+                parameters: Optional[Iterable[Value]] = None,
+                max_nodes: Optional[int] = MAX_NODES,
+                timeout: float = RENDER_TIMEOUT_SECONDS,
+                practice: bool = False) -> Union[FramedPage, Path]:
     """The step-by-step page for the graph of `root`: written to `path` (the path is returned),
-    or, without a path, returned for Jupyter to show inline in a frame of its own."""
-    page = walkthrough_html(root, **options)
+    or, without a path, returned for Jupyter to show inline in a frame of its own.
+
+    `title` heads the page (default: "Forward and backward through" the root's label);
+    `rankdir` lays the graph out left to right ("LR") or top to bottom ("TB"); numbers
+    show `decimals` decimals; `parameters` are drawn as parameters (amber); a graph of
+    more than `max_nodes` Values is refused (None: no limit); the renderer is stopped
+    after `timeout` seconds. With `practice=True` the learner types each gradient of the
+    backward pass (see walkthrough_html).
+    """
+    parameters = list(parameters) if parameters is not None else None  # read twice below
+    page = walkthrough_html(root, title=title, rankdir=rankdir, decimals=decimals,
+                            parameters=parameters, max_nodes=max_nodes, timeout=timeout,
+                            practice=practice)
     if path is not None:
         return write_atomically(path, page)
     svg_height = _SVG_HEIGHT.search(page)
     # Room for the controls and the step's explanation above the graph; the page then
     # sets the frame to its real height, which depends on the cell's width.
     height = 230 + (round(float(svg_height.group(1)) * 4 / 3) if svg_height else 300)
-    title = options.get("title") or f"Forward and backward through {root.label or 'the output'}"
     # In practice mode the still picture would show the answers: the frame's text says more.
-    picture, width = (None, None) if options.get("practice") else _still_picture(root, options)
-    return FramedPage(page, title, height=min(height, 900), picture=picture,
-                      picture_width=width)
+    pictures = [] if practice else _still_pictures(root, rankdir, parameters, max_nodes)
+    return FramedPage(page, title or _default_title(root), height=min(height, 900),
+                      pictures=pictures)
 
 
-def _still_picture(root: Value, options: dict) -> tuple[bytes, int]:
-    """A PNG of the graph as it is, and its width in CSS px: what an untrusted notebook shows
-    in place of the page, since it removes frames."""
-    source = draw_dot(root, rankdir=options.get("rankdir", "LR"), show_local_grads=True,
-                      parameters=options.get("parameters"),
-                      max_nodes=options.get("max_nodes", MAX_NODES)).source
-    png_command, size = png_options(render_source(source, "svg").decode("utf-8"))
-    return render_source(source, "png", command=[*find_renderer(), *png_command]), size["width"]
+def _default_title(root: Value) -> str:
+    """The page's title when none is given: it names the output by its label, if it has one."""
+    return f"Forward and backward through {root.label or 'the output'}"
+
+
+def _still_pictures(root: Value, rankdir: str, parameters: Optional[Iterable[Value]],
+                    max_nodes: Optional[int]) -> list[tuple[bytes, int]]:
+    """PNGs of the graph as it is (pieces, if it is wide), each with its width in CSS px: what
+    an untrusted notebook shows in place of the page, since it removes frames."""
+    source = draw_dot(root, rankdir=rankdir, show_local_grads=True, parameters=parameters,
+                      max_nodes=max_nodes).source
+    svg = render_source(source, "svg").decode("utf-8")
+    density = png_density(svg)
+    png = render_source(source, "png", command=[*find_renderer(), f"-Gdpi={96 * density:.2f}"])
+    return still_pictures(png, svg, density)
 
 
 def walkthrough_html(
@@ -113,12 +142,12 @@ def walkthrough_html(
               "data": format_number(node.data, decimals),
               "grad": format_number(grads[node], decimals)}
              for position, node in enumerate(order)]
-    page_title = title or f"Forward and backward through {_name(root, len(order) - 1)}"
+    page_title = title or _default_title(root)
     data: dict = {"nodes": nodes, "steps": steps}
     if practice:
         add_practice(data, root, order, grads, decimals)
         if title is None:
-            page_title = f"Practice: backpropagate through {_name(root, len(order) - 1)}"
+            page_title = f"Practice: backpropagate through {root.label or 'the output'}"
     return _page(page_title, svg, data)
 
 

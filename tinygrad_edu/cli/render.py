@@ -23,6 +23,7 @@ from tinygrad_edu.viz.dot import MAX_NODES, RANKDIRS, GraphTooLarge
 from tinygrad_edu.viz.renderer import (
     RENDER_TIMEOUT_SECONDS,
     RendererNotFound,
+    missing_folders,
     write_all_atomically,
 )
 from tinygrad_edu.viz.walkthrough import walkthrough_html
@@ -84,8 +85,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         written = write_all_atomically(contents)  # all of them, or none
     except OSError as problem:
+        if problem.strerror is None:  # one of ours, which already says what it could not write
+            raise UsageError(str(problem)) from None
         raise UsageError(f"cannot write {problem.filename or 'the output'}: "
-                         f"{problem.strerror or problem}") from None
+                         f"{problem.strerror}") from None
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -125,12 +128,12 @@ def _check_targets(args: argparse.Namespace) -> list[tuple[Path, str]]:
 
 
 def check_output_file(path: Path) -> None:
-    """UsageError unless `path` can be written as a file: its folder exists, it is no folder."""
-    folder = path.parent
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"cannot write {path}: {folder} is a file, not a folder")
-    if not folder.is_dir():
-        raise UsageError(f"cannot write {path}: the folder {folder} does not exist")
+    """UsageError unless `path` can be written as a file: no file above it (missing folders
+    are made when it is written, as `train --out` makes its folder), and it is no folder."""
+    try:
+        missing_folders(path)
+    except NotADirectoryError as problem:
+        raise UsageError(str(problem)) from None
     if path.is_dir():
         raise UsageError(f"cannot write {path}: it is a folder")
 

@@ -129,7 +129,7 @@ def _load_data(args: argparse.Namespace) -> tuple[list[list[float]], list[int], 
         options["noise"] = args.noise
     if args.classes is not None:
         if dataset == "spiral":
-            options["n_classes"] = args.classes
+            options["classes"] = args.classes
         elif dataset == "blobs":
             options["centers"] = args.classes
         else:

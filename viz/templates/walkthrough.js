@@ -206,6 +206,23 @@ if (window.frameElement) {
   new ResizeObserver(fitFrame).observe(document.body);
 }
 
+// In a notebook's frame, Ctrl+S (Cmd+S) would reach this page, not the notebook: say so, and
+// when it is pressed here, give the keys back to the notebook instead of the browser saving
+// this page, so that the next Ctrl+S saves the notebook.
+if (window.parent !== window) {
+  const note = document.getElementById("frame-note");
+  note.hidden = false;
+  document.addEventListener("keydown", event => {
+    if (!(event.ctrlKey || event.metaKey) || event.key.toLowerCase() !== "s") return;
+    event.preventDefault();
+    note.textContent = "Ctrl+S went to this frame, so the notebook was not saved. " +
+      "The notebook has the keys again: press Ctrl+S once more to save it.";
+    note.classList.add("pressed");
+    if (window.frameElement) window.frameElement.blur();
+    window.parent.focus();
+  });
+}
+
 // Small graphs are scaled to the window; big ones keep their size, so the text stays legible.
 const svg = document.querySelector("#graph svg");
 const fit = document.getElementById("fit");
