@@ -51,7 +51,7 @@ def test_the_plain_page_carries_no_answers():
 
 def test_the_practice_page_gives_answers_away_nowhere_before_they_are_asked():
     frame = viz.walkthrough(lecture_graph(), practice=True)
-    assert frame.picture is None  # the still picture for untrusted notebooks has every grad
+    assert frame.pictures == []  # the still picture for untrusted notebooks has every grad
     assert "Practice: backpropagate through L" in frame.html
 
 

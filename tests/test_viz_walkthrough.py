@@ -186,7 +186,7 @@ def test_help_shows_the_walkthroughs_options_by_name():
 
     parameters = inspect.signature(viz.walkthrough).parameters
     assert list(parameters) == ["root", "path", "title", "rankdir", "decimals", "parameters",
-                                "max_nodes", "timeout"]
+                                "max_nodes", "timeout", "practice"]
     assert all(parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
                for name in list(parameters)[2:])
     with pytest.raises(TypeError, match="colour"):
