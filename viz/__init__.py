@@ -79,6 +79,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Film", "film", "draw_dot", "render", "picture", "format_for", "walkthrough", "walkthrough_html",
-           "RendererNotFound", "RendererFailed", "render_source", "plot_decision_boundary",
-           "plot_loss_curve"]
+__all__ = ["Film", "film", "draw_dot", "render", "picture", "format_for", "walkthrough",
+           "walkthrough_html", "RendererNotFound", "RendererFailed", "render_source",
+           "plot_decision_boundary", "plot_loss_curve"]

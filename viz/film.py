@@ -221,7 +221,7 @@ class _FilmParts:
             "activations": [layer.neurons[0].activation for layer in self.model.layers],
             "softmax": self.model.nouts[-1] > 1, "loss": self.recording.loss,
             "parameterNames": [name for name, _ in self.model.named_parameters()],
-            "points": [[round(a, 5), round(b, 5)] for a, b in self.points],
+            "points": self.points,  # exact: the graph panel computes with them
             "labels": self.labels, "example": self.example,
             "curve": {"losses": losses, "accuracies": accuracies, "stride": stride,
                       "steps": self.history.steps},

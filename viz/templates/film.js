@@ -643,7 +643,9 @@ function pick(i) {
   example = i;
   show(scrubber.frame);
 }
-window.film = {frame: 0, shown: null, go: k => scrubber.go(k), pick};
+// What a test (or a page around this one) can reach: the position, and each panel.
+window.film = {frame: 0, shown: null, go: k => scrubber.go(k), pick, boundary, network, curves,
+               graph, points: DATA.points};
 const scrubber = new Scrubber(frames.length, show);
 scrubber.go(0);
 
