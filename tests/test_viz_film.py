@@ -135,3 +135,59 @@ def test_inline_in_jupyter_and_untrusted_a_picture_of_the_last_frame(tmp_path):
     assert film.save(tmp_path / "film.html").read_text(encoding="utf-8") == film.html
     assert "http://" not in film.html.replace('"http://www.w3.org/2000/svg"', "") \
         and "https://" not in film.html  # nothing to fetch: no CDN, no font, no image
+
+
+# ------------------------------------------------------------ the command line and the demo
+def test_the_train_command_writes_a_film_beside_the_plots(tmp_path, capsys):
+    from tinygrad_edu import cli
+
+    # A CSV whose name is markup: the name is the film's title, shown as text.
+    name = tmp_path / "<img src=x onerror=alert(1)>moons.csv"
+    X, y = make_moons(n_samples=40, noise=0.1, seed=0)
+    name.write_text("".join(f"{a},{b},{t}\n" for (a, b), t in zip(X, y)), encoding="utf-8")
+    film_path = tmp_path / "film.html"
+    code = cli.main(["train", "--data", str(name), "--hidden", "4", "--steps", "30",
+                     "--out", str(tmp_path / "out"), "--film", str(film_path)])
+    assert code == 0
+    assert f"wrote {film_path}" in capsys.readouterr().out
+    page = film_path.read_text(encoding="utf-8")
+    data = page_data(page)
+    assert [frame["step"] for frame in data["frames"]] == [*range(30), 30]
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;moons" in page
+    assert data["title"].startswith(f"{name}: hidden 4 relu, bce loss, accuracy")
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--film", "film.png"], "--film film.png: the film is an HTML page; give a name ending "
+                             "in .html"),
+    (["--film", "film.html", "--hidden", "40"], "--film: layer 0 of the model must be at most "
+                                                "32 units"),
+])
+def test_the_train_command_refuses_a_film_it_cannot_write_before_training(options, message,
+                                                                        tmp_path, capsys):
+    from tinygrad_edu import cli
+
+    out = tmp_path / "out"
+    assert cli.main(["train", "--steps", "3", "--out", str(out), *options]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_run_of_no_steps_has_a_film_of_one_frame(tmp_path):
+    model, X, y, history = trained(steps=0)
+    film = viz.film(model, X, y, history)
+    assert film.frames == 1
+    assert page_data(film.html)["frames"][0]["gradients"] is None
+
+
+def test_the_classifier_demo_writes_its_film(tmp_path, capsys):
+    import runpy
+    from pathlib import Path
+
+    demo = runpy.run_path(str(Path(__file__).resolve().parent.parent / "demos" /
+                              "train_classifier.py"))
+    result = demo["main"](["--out", str(tmp_path), "--steps", "20"])
+    assert result["film"] == tmp_path / "film.html"
+    data = page_data(result["film"].read_text(encoding="utf-8"))
+    assert len(data["frames"]) == 21 and data["layers"] == [2, 16, 1]
+    assert str(tmp_path / "film.html") in capsys.readouterr().out

@@ -31,6 +31,8 @@ from tinygrad_edu.nn import ACTIVATIONS, MLP, Module
 
 # train.evaluate: (model, X, y, loss) -> (mean loss, accuracy), passed in (train imports this).
 Evaluate = Callable[[Module, Sequence[Sequence[float]], Sequence[int], str], tuple[float, float]]
+# dataset_loss evaluates this many examples at a time (a few MB of arrays each).
+CHUNK = 10_000
 # record=True keeps every k-th step with k chosen so that there are at most this many frames
 # (plus the trained model at the end).
 MAX_FRAMES = 100
@@ -239,9 +241,13 @@ def dataset_loss(model: Module, X: Sequence[Sequence[float]], y: Sequence[int],
         np = None
     if np is None or not isinstance(model, MLP):
         return evaluate(model, X, y, loss)
-    logits = evaluate_grid(model, X).outputs
-    return numpy_mean_loss(np, logits, np.asarray(y), loss), \
-        float(np.mean(predicted_classes(np, logits) == np.asarray(y)))
+    total, correct = 0.0, 0
+    for start in range(0, len(X), CHUNK):  # bounded memory however many examples
+        logits = evaluate_grid(model, X[start:start + CHUNK]).outputs
+        labels = np.asarray(y[start:start + CHUNK])
+        total += numpy_mean_loss(np, logits, labels, loss) * len(labels)
+        correct += int(np.sum(predicted_classes(np, logits) == labels))
+    return total / len(X), correct / len(X)
 
 
 def predicted_classes(np: Any, logits: Any) -> Any:

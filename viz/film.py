@@ -224,7 +224,8 @@ class _FilmParts:
             "points": self.points,  # exact: the graph panel computes with them
             "labels": self.labels, "example": self.example,
             "curve": {"losses": losses, "accuracies": accuracies, "stride": stride,
-                      "steps": self.history.steps},
+                      "steps": self.history.steps,
+                      "finalLoss": self.recording.snapshots[-1].loss},
             "frames": frames, "graph": graph,
         }
 
@@ -274,11 +275,20 @@ class _FilmParts:
         return buffer.getvalue()
 
 
-def _check(model: Any, X: Sequence[Sequence[float]], y: Sequence[int], history: Any) -> None:
-    """Clear errors for what the film cannot show."""
+def check_filmable(model: Any) -> None:
+    """TypeError or ValueError unless the film can draw this model: an MLP with 2 inputs and
+    at most MAX_UNITS units a layer (checked before training by the command line)."""
     require_type(model, "model", MLP, "an MLP (the film draws its layers)")
     require(model.nin == 2, "model", model, "an MLP with 2 inputs: the film draws the input "
             "plane (x1, x2)")
+    for k, size in enumerate(model.nouts):
+        require(size <= MAX_UNITS, f"layer {k} of the model", f"{size} units",
+                f"at most {MAX_UNITS} units, so the network panel stays readable")
+
+
+def _check(model: Any, X: Sequence[Sequence[float]], y: Sequence[int], history: Any) -> None:
+    """Clear errors for what the film cannot show."""
+    check_filmable(model)
     require_type(history, "history", History, "the History that fit() returned")
     if history.recording is None or not history.recording.snapshots:
         raise ValueError("history has no snapshots: train with fit(..., record=True) to "
@@ -290,9 +300,6 @@ def _check(model: Any, X: Sequence[Sequence[float]], y: Sequence[int], history: 
     if len(X) != len(y) or not X:
         raise ValueError(f"X and y must be non-empty and of the same length, "
                          f"got {len(X)} points and {len(y)} labels")
-    for k, size in enumerate(model.nouts):
-        require(size <= MAX_UNITS, f"layer {k} of the model", f"{size} units",
-                f"at most {MAX_UNITS} units, so the network panel stays readable")
 
 
 def _class_names(names: Optional[Sequence[str]], classes: int) -> list[str]:
@@ -440,5 +447,5 @@ def _operation(node: Value, position: dict) -> dict:
     return entry
 
 
-__all__ = ["Film", "film", "MAX_BYTES", "MAX_POINTS", "MAX_UNITS", "RESOLUTION",
+__all__ = ["Film", "film", "check_filmable", "MAX_BYTES", "MAX_POINTS", "MAX_UNITS", "RESOLUTION",
            "NEURON_RESOLUTION"]

@@ -42,6 +42,7 @@ from tinygrad_edu.train import (
     fit,
     probabilities,
 )
+from tinygrad_edu.viz.film import check_filmable, film
 from tinygrad_edu.viz.renderer import write_all_atomically
 
 DATASETS = ("moons", "circles", "xor", "spiral", "blobs")
@@ -88,6 +89,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the backend: numpy if installed (auto), or python")
     parser.add_argument("--out", default="out/train", metavar="DIR",
                         help="folder for the plots and summary.json (default: out/train)")
+    parser.add_argument("--film", metavar="HTML",
+                        help="also write the training film, one page to scrub through "
+                             "training (e.g. out/film.html)")
 
 
 def parse_hidden(text: str) -> list[int]:
@@ -166,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
         X, y, name = _load_data(args)
         classes = max(y) + 1
         model, optimizer = _build(args, classes, len(X))
+        if args.film is not None:
+            _check_film(args.film, model)
     except ValueError as problem:
         raise UsageError(str(problem)) from None
     out = Path(args.out)
@@ -203,7 +209,7 @@ def _train_and_write(args: argparse.Namespace, model: MLP, optimizer: Optimizer,
         history = fit(model, X, y, optimizer, loss=args.loss, steps=args.steps,
                       batch_size=args.batch_size, seed=args.seed, progress=True,
                       callback=lambda step, loss, accuracy: steps_done.__setitem__(0, step + 1),
-                      compile=compile_as)
+                      compile=compile_as, record=args.film is not None)
         if history.interrupted:
             print(f"interrupted after {history.steps} of {args.steps} steps; "
                   f"writing what was trained so far")
@@ -228,6 +234,11 @@ def _train_and_write(args: argparse.Namespace, model: MLP, optimizer: Optimizer,
         phase = "while drawing the plots"
         contents = _draw_outputs(out, model, X, y, history, _title(args, name, accuracy))
         contents[out / "summary.json"] = json.dumps(summary, indent=2) + "\n"
+        if args.film is not None:
+            movie = film(model, X, y, history, title=_title(args, name, accuracy))
+            contents[Path(args.film)] = movie.html
+            for note in movie.notes:  # what was thinned to keep the page small
+                print(f"film: {note}")
     except (OutputGradientError, TraceMismatch) as problem:
         print(f"tinygrad-edu train: FAILED: {problem}")
         return 1
@@ -249,6 +260,16 @@ def _train_and_write(args: argparse.Namespace, model: MLP, optimizer: Optimizer,
         print(f"wrote {path}")
     # 130: the shell's code for "stopped by Ctrl-C"
     return 130 if history.interrupted or pressed else 0
+
+
+def _check_film(path: str, model: MLP) -> None:
+    """ValueError unless --film names an .html file and the film can draw the model."""
+    if not path.lower().endswith((".html", ".htm")):
+        raise ValueError(f"--film {path}: the film is an HTML page; give a name ending in .html")
+    try:
+        check_filmable(model)
+    except ValueError as problem:
+        raise ValueError(f"--film: {problem}") from None
 
 
 def _title(args: argparse.Namespace, name: str, accuracy: float) -> str:

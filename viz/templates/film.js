@@ -193,7 +193,8 @@ class CurvesPanel {
     this.svg = svg; this.spec = spec;
     const width = +svg.getAttribute("width"), height = +svg.getAttribute("height");
     this.box = {left: 48, right: width - 44, top: 12, bottom: height - 28};
-    const finite = spec.losses.filter(v => isFinite(v));
+    // No step taken (steps=0): the axis spans the one frame's loss.
+    const finite = spec.losses.filter(v => isFinite(v)).concat(spec.finalLoss);
     const low = Math.min(...finite), high = Math.max(...finite);
     this.log = low > 0 && high / low > 20;  // a loss falling over decades reads better on a log axis
     this.yLow = this.log ? Math.log10(low) : Math.min(0, low);
