@@ -120,22 +120,29 @@ class GridValues:
 def layer_parameters(model: MLP, parameters: Optional[Sequence[float]] = None) -> list[list]:
     """Per layer, one row [w_1, ..., w_nin, b] per neuron, from `parameters` (flat, in
     model.parameters() order) or from the model's current numbers."""
+    flat = _flat_parameters(model, parameters)
+    layers, start = [], 0
+    for nin, nout in _layer_sizes(model):
+        layers.append([flat[start + k * (nin + 1):start + (k + 1) * (nin + 1)]
+                       for k in range(nout)])
+        start += nout * (nin + 1)
+    return layers
+
+
+def _layer_sizes(model: MLP) -> list[tuple[int, int]]:
+    """(inputs, neurons) of each layer: parameters() holds nout rows of nin weights and a bias."""
+    sizes = [model.nin, *model.nouts]
+    return list(zip(sizes, sizes[1:]))
+
+
+def _flat_parameters(model: MLP, parameters: Optional[Sequence[float]]) -> Sequence[float]:
     require_type(model, "model", MLP, "an MLP (evaluate_grid reads its layers)")
     if parameters is None:
-        flat = [p.data for p in model.parameters()]
-    else:
-        flat = list(parameters)
-        expected = len(model.parameters())
-        require(len(flat) == expected, "parameters", f"{len(flat)} numbers",
-                f"{expected} numbers, one per parameter of {model!r}")
-    layers, start = [], 0
-    for layer in model.layers:
-        rows = []
-        for neuron in layer.neurons:
-            rows.append(flat[start:start + neuron.nin + 1])
-            start += neuron.nin + 1
-        layers.append(rows)
-    return layers
+        return [p.data for p in model.parameters()]
+    expected = sum((nin + 1) * nout for nin, nout in _layer_sizes(model))
+    require(len(parameters) == expected, "parameters", f"{len(parameters)} numbers",
+            f"{expected} numbers, one per parameter of {model!r}")
+    return parameters
 
 
 def evaluate_grid(model: MLP, points: Sequence[Sequence[float]],
@@ -146,21 +153,26 @@ def evaluate_grid(model: MLP, points: Sequence[Sequence[float]],
     without changing the model. numpy does it one layer at a time for all
     points; without numpy, one Value graph per point.
     """
-    layers = layer_parameters(model, parameters)
+    require_type(model, "model", MLP, "an MLP (evaluate_grid reads its layers)")
     activations = [layer.neurons[0].activation for layer in model.layers]
     try:
         import numpy
     except ImportError:
-        return _evaluate_with_values(model, layers, activations, points)
-    return _evaluate_with_numpy(numpy, layers, activations, points)
+        return _evaluate_with_values(model, layer_parameters(model, parameters), activations,
+                                     points)
+    flat = numpy.asarray(_flat_parameters(model, parameters), dtype=float)
+    tables, start = [], 0
+    for nin, nout in _layer_sizes(model):  # (units, nin + 1): a neuron's weights, then its bias
+        tables.append(flat[start:start + nout * (nin + 1)].reshape(nout, nin + 1))
+        start += nout * (nin + 1)
+    return _evaluate_with_numpy(numpy, tables, activations, points)
 
 
-def _evaluate_with_numpy(np: Any, layers: list[list], activations: list[str],
+def _evaluate_with_numpy(np: Any, tables: list[Any], activations: list[str],
                          points: Sequence[Sequence[float]]) -> GridValues:
     values = np.asarray(points, dtype=float).reshape(len(points), -1)
     pre, post = [], []
-    for rows, activation in zip(layers, activations):
-        table = np.asarray(rows, dtype=float)  # (units, nin + 1)
+    for table, activation in zip(tables, activations):
         z = values @ table[:, :-1].T + table[:, -1]
         values = numpy_activation(np, activation, z)
         pre.append(z)
@@ -171,7 +183,7 @@ def _evaluate_with_numpy(np: Any, layers: list[list], activations: list[str],
 def numpy_activation(np: Any, activation: str, z: Any) -> Any:
     """g(z) elementwise with the engine's formulas (its sigmoid is the overflow-free one)."""
     if activation == "relu":
-        return np.where(z > 0.0, z, 0.0)
+        return np.maximum(z, 0.0)
     if activation == "tanh":
         return np.tanh(z)
     if activation == "sigmoid":

@@ -142,6 +142,8 @@ class _FilmParts:
         self.extent = _extent(self.points)
         self.grid = _grid(self.extent, self.resolution)
         self.neuron_grid = _grid(self.extent, NEURON_RESOLUTION)
+        # Every frame asks the network about the same points: both grids, then the data.
+        self.everywhere = np.concatenate([self.grid, self.neuron_grid, np.asarray(self.points)])
         self.graph = _ExampleGraph(model, self.recording.loss, self.classes)
         self.frames = list(self.recording.snapshots)
 
@@ -158,8 +160,7 @@ class _FilmParts:
         """The numbers of one frame, packed: heatmaps as bytes, parameters as float32."""
         np = self.np
         r2, n2 = len(self.grid), len(self.neuron_grid)
-        everything = np.concatenate([self.grid, self.neuron_grid, np.asarray(self.points)])
-        values = evaluate_grid(self.model, everything, snapshot.parameters)
+        values = evaluate_grid(self.model, self.everywhere, snapshot.parameters)
         probabilities = values.probabilities
         boundary = probabilities[:r2]
         if probabilities.shape[1] == 2:
@@ -168,12 +169,12 @@ class _FilmParts:
             packed = np.stack([boundary.argmax(axis=1), boundary.max(axis=1) * 255.0], axis=1)
             packed = _bytes(np, packed.reshape(-1))
         heat, scales = [], []
-        for layer in values.activations:
-            for unit in range(layer.shape[1]):
-                a = layer[r2:r2 + n2, unit]
-                scale = float(np.max(np.abs(a))) or 1.0
-                scales.append(scale)
-                heat.append(_bytes(np, 127.5 + 127.5 * a / scale))
+        for layer in values.activations:  # each unit's heatmap, scaled by its largest |a|
+            a = layer[r2:r2 + n2].T  # (units, points)
+            scale = np.abs(a).max(axis=1)
+            scale[scale == 0.0] = 1.0
+            scales += scale.tolist()
+            heat.append(_bytes(np, 127.5 + 127.5 * a / scale[:, None]))
         predicted = probabilities[r2 + n2:].argmax(axis=1)
         return {
             "step": snapshot.step, "loss": snapshot.loss, "accuracy": snapshot.accuracy,
