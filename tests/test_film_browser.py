@@ -131,7 +131,8 @@ def test_clicking_a_point_shows_its_graph_with_the_engines_numbers(open_film, ru
     for parameter, w in zip(copy_.parameters(), np.float32(snapshot.parameters)):
         parameter.data = float(w)
     copy_.zero_grad()  # backward() adds into the grads the training left
-    loss = traceable_loss(copy_([Value(X[7][0]), Value(X[7][1])]), Value(float(y[7])), "bce")
+    z = copy_([Value(X[7][0]), Value(X[7][1])])
+    loss = traceable_loss(z, Value(float(y[7])), "bce")
     loss.backward()
     order = topological_order(loss)
     shown = page.evaluate("""() => window.film.graph.texts.data.map(
@@ -143,7 +144,12 @@ def test_clicking_a_point_shows_its_graph_with_the_engines_numbers(open_film, ru
         assert text.split()[-1] == format_number(order[node].data)
     for node, text in grads:
         assert text.split()[-1] == format_number(order[node].grad)
-    assert page.locator("#graph-caption").text_content().count(format_number(loss.data)) == 1
+    caption = page.locator("#graph-caption").text_content()
+    assert f"its loss is {format_number(loss.data)}." in caption
+    # The lecture's result, with this example's numbers: backprop's ∂loss/∂z is σ(z) − y.
+    assert re.search(rf"Its logit z = {re.escape(format_number(z.data))}, and ∂loss/∂z = "
+                     rf"σ\(z\) − y = [\d.]+ − {y[7]} = {re.escape(format_number(z.grad))} ",
+                     caption)
 
 
 def test_hovering_an_edge_shows_its_weight_and_gradient(open_film, run):

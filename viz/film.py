@@ -430,7 +430,8 @@ class _ExampleGraph:
         # gzip: a 16,16 network's drawing is 0.9 MB of SVG text and 0.1 MB packed; the page
         # unpacks it with the browser's DecompressionStream.
         return {"svg": _b64(gzip.compress(svg, mtime=0)), "tape": tape,
-                "labels": [node.label for node in order], "targetKind": self.loss}
+                "labels": [node.label for node in order], "targetKind": self.loss,
+                "outputIsLogit": model.output_activation == "linear"}
 
 
 def _operation(node: Value, position: dict) -> dict:

@@ -192,7 +192,7 @@ class CurvesPanel {
   constructor(svg, spec) {
     this.svg = svg; this.spec = spec;
     const width = +svg.getAttribute("width"), height = +svg.getAttribute("height");
-    this.box = {left: 48, right: width - 44, top: 12, bottom: height - 28};
+    this.box = {left: 58, right: width - 44, top: 12, bottom: height - 28};
     // No step taken (steps=0): the axis spans the one frame's loss.
     const finite = spec.losses.filter(v => isFinite(v)).concat(spec.finalLoss);
     const low = Math.min(...finite), high = Math.max(...finite);
@@ -506,10 +506,12 @@ class GraphPanel {
     for (const button of document.querySelectorAll(".zoom button")) {
       button.addEventListener("click", () => this.zoom(+button.dataset.zoom));
     }
-    // A small graph fits the panel; a big one starts at full size, scrolled to the loss.
+    // A small graph fits the panel; a big one starts at full size, at the output unit's
+    // w·x + b: its weights' gradients, then the loss, where ∂loss/∂z = σ(z) − y.
     const fits = this.natural[0] <= 2 * this.container.clientWidth;
     this.zoom(fits ? 0 : 1);
-    if (!fits) this.reveal(this.spec.tape.length - 1);
+    const lastDot = this.spec.tape.map(e => e.op).lastIndexOf("dot");
+    if (!fits) this.reveal(lastDot >= 0 ? lastDot : this.spec.tape.length - 1);
   }
   zoom(scale) {  // 0: fit the panel's width
     const [width, height] = this.natural;
@@ -517,12 +519,12 @@ class GraphPanel {
     this.svg.setAttribute("width", width * s);
     this.svg.setAttribute("height", height * s);
   }
-  reveal(node) {  // scroll the panel (never the page) to show a node of the drawing
+  reveal(node) {  // scroll the panel (never the page) to put a node of the drawing at its left
     const group = [...this.container.querySelectorAll("g.node")]
       .find(g => g.querySelector("title").textContent === "n" + node);
     if (!group) return;
     const box = group.getBoundingClientRect(), view = this.container.getBoundingClientRect();
-    this.container.scrollLeft += box.right - view.right + 40;
+    this.container.scrollLeft += box.left - view.left - 470;
     this.container.scrollTop += box.top - view.top - view.height / 2;
   }
   // Which <text> of the drawing shows which number, found from Graphviz's titles ("n3",
@@ -597,10 +599,18 @@ class GraphPanel {
       text.textContent = formatNumber(run.locals[consumer][use]);
     }
     const n = this.spec.tape.length;
+    let output = "";
+    if (this.spec.targetKind === "bce" && this.spec.outputIsLogit) {  // lecture §4's result
+      const z = run.values[this.spec.tape.map(e => e.op).lastIndexOf("dot")];
+      output = ` Its logit z = ${formatNumber(z)}, and ∂loss/∂z = σ(z) − y = ` +
+        `${formatNumber(stableSigmoid(z))} − ${label} = ${formatNumber(stableSigmoid(z) - label)}` +
+        ` (the loss is written max(z, 0) − z·y + log(1 + e^−|z|): the relu after z is its ` +
+        `max(z, 0)).`;
+    }
     this.caption.textContent = `Example ${example}: x = (${formatNumber(point[0])}, ` +
       `${formatNumber(point[1])}), class ${label}; at step ${frame.step} its loss is ` +
-      `${formatNumber(run.values[n - 1])}. Every grad is ∂loss/∂(that value) for this one ` +
-      `example; click another point in panel 1 to follow it.`;
+      `${formatNumber(run.values[n - 1])}.${output} Every grad is ∂loss/∂(that value) for this ` +
+      `one example; click another point in panel 1 to follow it.`;
     this.container.dataset.example = example;
     this.container.dataset.step = frame.step;
     this.container.dataset.loss = run.values[n - 1];
