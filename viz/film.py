@@ -31,8 +31,7 @@ import gzip
 import html
 import math
 import random
-from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Optional, Sequence
 
 from tinygrad_edu.checks import require, require_type, whole_number
 from tinygrad_edu.engine import DOT, Value, dot_pairs, topological_order
@@ -41,7 +40,7 @@ from tinygrad_edu.snapshots import Snapshot, evaluate_grid
 from tinygrad_edu.train import History, traceable_loss
 from tinygrad_edu.viz.dot import GraphTooLarge, draw_dot
 from tinygrad_edu.viz.notebook import FramedPage
-from tinygrad_edu.viz.renderer import RENDER_TIMEOUT_SECONDS, render_source, write_atomically
+from tinygrad_edu.viz.renderer import RENDER_TIMEOUT_SECONDS, render_source
 from tinygrad_edu.viz.walkthrough import _script_json, _template, fill_template
 
 # The boundary is sampled on RESOLUTION x RESOLUTION points, each neuron's heatmap on
@@ -90,9 +89,6 @@ class Film(FramedPage):
             "to step through it.",
             "This is the film's last frame. To play the film, run this cell (or trust the "
             "notebook), or save it with .save(\"film.html\") and open that file.")
-
-    def save(self, path: Union[str, Path]) -> Path:  # noqa: D102 - FramedPage's
-        return write_atomically(path, self.html)
 
 
 def film(model: MLP, X: Sequence[Sequence[float]], y: Sequence[int], history: History, *,
@@ -192,10 +188,11 @@ class _FilmParts:
         graph = self.graph.data(timeout)
         if graph.get("missing"):
             self.notes.append(graph["missing"])
-        fixed = self._data([], graph)
-        base = len(self._fill(fixed))
+        # The page without frames, with room for a note on thinning; a frame's size is its
+        # JSON's, with room for numbers written longer than the first frame's.
+        base = len(self._fill(self._data([], graph))) + 1_000
         first = self.frame(self.frames[0])
-        per_frame = len(_script_json(first)) + 1
+        per_frame = len(_script_json(first)) + 64
         keep = (self.max_bytes - base) // per_frame
         if keep < min(2, len(self.frames)):
             raise ValueError(
@@ -253,7 +250,9 @@ class _FilmParts:
         winner = probabilities.argmax(axis=1).reshape(side, side)
         palette = _palette(probabilities.shape[1])
         colours = np.array([_rgb(colour) for colour in palette])
-        strength = (probabilities.max(axis=1).reshape(side, side, 1) - 0.5) * 0.9
+        classes = probabilities.shape[1]  # as the page: white where unsure, deeper where sure
+        sure = (probabilities.max(axis=1) - 1 / classes) / (1 - 1 / classes)
+        strength = 0.8 * np.clip(sure, 0.0, 1.0).reshape(side, side, 1)
         image = 1.0 - strength * (1.0 - colours[winner])
         boundary.imshow(image, extent=self.extent, aspect="auto")
         points = np.asarray(self.points)

@@ -248,10 +248,10 @@ class CurvesPanel {
     this.accuracyDot.setAttribute("cy", this.yAccuracy(frame.accuracy));
     this.cursor.dataset.step = frame.step;
     this.cursor.dataset.loss = frame.loss;
-    const when = frame.gradients === null ? "after the last step (all the data)"
-                                          : "this step's batch";
+    const over = frame.gradients === null ? "over all the data, after the last step"
+                                          : "on this step's batch";
     this.text.textContent = `step ${frame.step}: loss ${formatNumber(frame.loss)}, accuracy ` +
-      `${(100 * frame.accuracy).toFixed(1)}% on ${when}`;
+      `${(100 * frame.accuracy).toFixed(1)}% ${over}`;
   }
 }
 
