@@ -260,9 +260,12 @@ class _FilmParts:
                          c=[palette[t % len(palette)] for t in self.labels])
         boundary.set_title(f"step {last.step}: loss {last.loss:.4f}, accuracy "
                            f"{last.accuracy:.0%}", fontsize=10)
-        curve.plot(range(len(self.history.losses)), self.history.losses, color="#1f77b4")
+        losses = self.history.losses
+        curve.plot(range(len(losses)), losses, color="#d62728")  # the page's colours
+        if losses and min(losses) > 0.0 and max(losses) / min(losses) > 20:
+            curve.set_yscale("log")  # as the page: a loss falling over decades
         curve.set_xlabel("step")
-        curve.set_ylabel("loss", color="#1f77b4")
+        curve.set_ylabel("loss", color="#d62728")
         right = curve.twinx()
         right.plot(range(len(self.history.accuracies)),
                    [100 * a for a in self.history.accuracies], color="#2ca02c")

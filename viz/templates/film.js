@@ -262,7 +262,7 @@ class NetworkPanel {
     this.spec = spec; this.tooltip = tooltip; this.container = container;
     const tallest = Math.max(...spec.layers);
     this.size = tallest > 12 ? 26 : 34;  // each unit's heatmap, px
-    const gap = this.size + 6, columnGap = spec.layers.length > 4 ? 120 : 150;
+    const gap = this.size + 6, columnGap = spec.layers.length > 4 ? 110 : 130;
     const height = Math.max(tallest * gap, 3 * gap) + 30;
     const width = (spec.layers.length - 1) * columnGap + this.size + 110;
     container.style.position = "relative";
@@ -374,7 +374,10 @@ class NetworkPanel {
     const box = this.container.parentElement.getBoundingClientRect();
     this.tooltip.textContent = text;
     this.tooltip.style.display = "block";
-    this.tooltip.style.left = (event.clientX - box.left + 14) + "px";
+    // Beside the pointer, on its left where the window ends on its right.
+    const width = this.tooltip.offsetWidth;
+    const right = event.clientX + 14 + width > document.documentElement.clientWidth;
+    this.tooltip.style.left = (event.clientX - box.left + (right ? -14 - width : 14)) + "px";
     this.tooltip.style.top = (event.clientY - box.top + 14) + "px";
   }
   hide(element) {
