@@ -90,6 +90,7 @@ def run(argv: list[str], folder: Path, stdin: str = "", message: str = "") -> in
     assert time.monotonic() - started < SECONDS_PER_RUN, argv
     assert code in EXIT_CODES, (code, argv, err)
     assert "Traceback" not in err and "internal error" not in err, (argv, err)
+    assert "\r" not in err, err  # stderr is not a terminal: no progress bar redrawn in it
     if code == 2:
         assert err.count("\n") == 1, err
     assert message in err, (message, err)

@@ -137,6 +137,40 @@ def test_only_one_header_line_and_every_bad_line_is_named(tmp_path, text, messag
         load_csv(write(tmp_path, text))
 
 
+@pytest.mark.parametrize("text, message", [
+    ("O.5,1,0\n0.1,0.2,1\n0.3,0.4,0\n", "line 1: x1 = 'O.5' is not a number"),
+    ("0.5,l,0\n0.1,0.2,1\n", "line 1: x2 = 'l' is not a number"),
+    ("0.5,1,one\n0.1,0.2,1\n", "line 1: label = 'one' must be a class number"),
+    ("# my points\n\nO.5,1,0\n0.1,0.2,1\n", "line 3: x1 = 'O.5' is not a number"),
+    ("x1,x2,2\n0.1,0.2,1\n", "line 1: x1 = 'x1' is not a number"),
+])
+def test_a_first_line_with_a_number_in_it_is_data_not_a_header(tmp_path, text, message):
+    # A header is a line of names only; a typo in the first point is named, never dropped.
+    with pytest.raises(ValueError, match=message):
+        load_csv(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("header", ["x1,x2,label", "a,b,c", "x,y", "points", "x1,,label"])
+def test_a_first_line_of_names_only_is_a_header(tmp_path, header):
+    assert load_csv(write(tmp_path, f"{header}\n0.5,1.0,1\n0.1,0.2,0\n")) == \
+        ([[0.5, 1.0], [0.1, 0.2]], [1, 0])
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r", ""])
+def test_a_line_of_exactly_the_longest_length_is_read_whatever_its_end(tmp_path, end):
+    import tinygrad_edu.data as data
+
+    point = "0.5,1.0,"
+    longest = point + "0" * (data.MAX_LINE_LENGTH - len(point) - 1) + "1"  # label 1
+    assert len(longest) == data.MAX_LINE_LENGTH
+    path = tmp_path / "long.csv"
+    path.write_bytes(f"0.1,0.2,0{end or chr(10)}{longest}{end}".encode())
+    assert load_csv(path) == ([[0.1, 0.2], [0.5, 1.0]], [0, 1])
+    path.write_bytes(f"0.1,0.2,0\n0{longest}{end}0.3,0.4,1\n".encode())
+    with pytest.raises(ValueError, match=f"line 2: longer than {data.MAX_LINE_LENGTH}"):
+        load_csv(path)
+
+
 def test_labels_beyond_the_classes_asked_for_name_their_line(tmp_path):
     path = write(tmp_path, "0.5,1.0,0\n0.1,0.2,1\n0.3,0.3,2\n")
     assert load_csv(path, classes=3)[1] == [0, 1, 2]

@@ -21,49 +21,49 @@ from tinygrad_edu.testing import OPS, _operand_plans, expressions
 # (builder, the range of each input).
 WIDE, POSITIVE = (-3.0, 3.0), (0.2, 3.0)
 AWAY = (0.25, 3.0)  # away from 0 on either side: drawn like this, then given a random sign
+# Each primitive's builders: with two Value operands, and with a folded number on either
+# side where the op has one (`x * -1.5`, `2.5 - x`); every entry of the table needs one.
 BUILDERS = {
-    engine.ADD: (lambda a, b: a + b, [WIDE, WIDE]),
-    engine.ADD_CONSTANT: (lambda a: a + 2.5, [WIDE]),
-    engine.SUB: (lambda a, b: a - b, [WIDE, WIDE]),
-    engine.SUB_CONSTANT: (lambda a: a - 2.5, [WIDE]),
-    engine.RSUB_CONSTANT: (lambda a: 2.5 - a, [WIDE]),
-    engine.MUL: (lambda a, b: a * b, [WIDE, WIDE]),
-    engine.MUL_CONSTANT: (lambda a: a * -1.5, [WIDE]),
-    engine.DIV: (lambda a, b: a / b, [WIDE, AWAY]),
-    engine.DIV_CONSTANT: (lambda a: a / 4.0, [WIDE]),
-    engine.RDIV_CONSTANT: (lambda a: 2.0 / a, [AWAY]),
-    engine.POW: (lambda a, b: a ** b, [POSITIVE, WIDE]),
-    engine.POW_CONSTANT: (lambda a: a ** 3, [WIDE]),
-    engine.RPOW_CONSTANT: (lambda a: 2.0 ** a, [WIDE]),
-    engine.NEG: (lambda a: -a, [WIDE]),
-    engine.EXP: (lambda a: a.exp(), [WIDE]),
-    engine.LOG: (lambda a: a.log(), [POSITIVE]),
-    engine.TANH: (lambda a: a.tanh(), [WIDE]),
-    engine.SIGMOID: (lambda a: a.sigmoid(), [WIDE]),
-    engine.RELU: (lambda a: a.relu(), [AWAY]),
-    engine.SUM: (lambda a, b, c: engine.sum([a, b, c]), [WIDE, WIDE, WIDE]),
-    engine.SUM_CONSTANT: (lambda a, b: engine.sum([a, b, 1.5]), [WIDE, WIDE]),
-    engine.MEAN: (lambda a, b, c: engine.mean([a, b, 2.0, c]), [WIDE, WIDE, WIDE]),
-    engine.DOT: (lambda a, b, c, d: engine.dot([a, b, 0.5], [c, 2.0, d], a), [WIDE] * 4),
+    engine.ADD: [(lambda a, b: a + b, [WIDE, WIDE]), (lambda a: a + 2.5, [WIDE])],
+    engine.SUB: [(lambda a, b: a - b, [WIDE, WIDE]), (lambda a: a - 2.5, [WIDE]),
+                 (lambda a: 2.5 - a, [WIDE])],
+    engine.MUL: [(lambda a, b: a * b, [WIDE, WIDE]), (lambda a: a * -1.5, [WIDE])],
+    engine.DIV: [(lambda a, b: a / b, [WIDE, AWAY]), (lambda a: a / 4.0, [WIDE]),
+                 (lambda a: 2.0 / a, [AWAY])],
+    engine.POW: [(lambda a, b: a ** b, [POSITIVE, WIDE]), (lambda a: a ** 3, [WIDE]),
+                 (lambda a: 2.0 ** a, [WIDE])],
+    engine.NEG: [(lambda a: -a, [WIDE])],
+    engine.EXP: [(lambda a: a.exp(), [WIDE])],
+    engine.LOG: [(lambda a: a.log(), [POSITIVE])],
+    engine.TANH: [(lambda a: a.tanh(), [WIDE])],
+    engine.SIGMOID: [(lambda a: a.sigmoid(), [WIDE])],
+    engine.RELU: [(lambda a: a.relu(), [AWAY])],
+    engine.SUM: [(lambda a, b, c: engine.sum([a, b, c]), [WIDE, WIDE, WIDE]),
+                 (lambda a, b: engine.sum([a, b, 1.5]), [WIDE, WIDE])],
+    engine.MEAN: [(lambda a, b, c: engine.mean([a, b, 2.0, c]), [WIDE, WIDE, WIDE])],
+    engine.DOT: [(lambda a, b, c, d: engine.dot([a, b, 0.5], [c, 2.0, d], a), [WIDE] * 4),
+                 (lambda a, b: engine.dot([a, 2.0], [3.0, b], 0.25), [WIDE, WIDE])],
 }
+ALL_BUILDERS = [(primitive, build, ranges) for primitive, builders in BUILDERS.items()
+                for build, ranges in builders]
 
 
 def test_every_primitive_has_a_rule_a_printer_a_strategy_and_a_builder():
     for primitive in engine.PRIMITIVES:
-        assert callable(primitive.derivatives), f"{primitive} has no derivative rule"
+        assert callable(primitive.forward), f"{primitive} has no forward rule"
+        assert primitive.derivative is not None, f"{primitive} has no derivative rule"
         assert primitive in BUILDERS, f"{primitive} has no builder in this test"
         assert primitive.name in OPS, f"{primitive} cannot be drawn by testing.expressions()"
         _operand_plans(primitive.name)  # raises for an op the strategies do not know
         arity = primitive.arity or 3
         operands = [f"x{i}" for i in range(arity)]
-        constant = None if primitive.constant is None else 2.0
-        text = primitive.formula(operands, constant)
+        text = primitive.formula(operands)
         assert all(operand in text for operand in operands), text
-        assert primitive.display(constant)
+        assert primitive.display(None) and primitive.display(2.0)
 
 
 def test_every_builder_makes_a_node_of_its_primitive():
-    for primitive, (build, ranges) in BUILDERS.items():
+    for primitive, build, ranges in ALL_BUILDERS:
         node = build(*[Value(0.5 * (low + high) + 0.1) for low, high in ranges])
         assert node.primitive is primitive
 
@@ -71,8 +71,7 @@ def test_every_builder_makes_a_node_of_its_primitive():
 @st.composite
 def built_nodes(draw):
     """A node of a random primitive, built at random points of its domain."""
-    primitive = draw(st.sampled_from(engine.PRIMITIVES))
-    build, ranges = BUILDERS[primitive]
+    primitive, build, ranges = draw(st.sampled_from(ALL_BUILDERS))
     inputs = []
     for low, high in ranges:
         x = draw(st.floats(low, high))
@@ -90,6 +89,30 @@ def test_each_derivative_rule_gives_the_numbers_of_the_forward_pass(node):
     for rule, local in zip(rules, node.local_grads):
         value = rule.data if isinstance(rule, Value) else rule
         assert value == pytest.approx(local, rel=1e-12, abs=1e-12)
+
+
+@given(built_nodes())
+@settings(max_examples=300)
+def test_every_node_holds_exactly_the_numbers_its_rule_gives_with_floats(node):
+    # The inline + and * and dot's fast paths write their rule out again: to the bit, the same.
+    assert engine.local_derivatives(node, engine.FLOATS) == node.local_grads
+    inputs = [v.data for v in node.inputs]
+    if node.primitive.arity is None:
+        forward = node.primitive.forward(engine.FLOATS, inputs, engine.folded(node))
+    else:
+        forward = node.primitive.forward(engine.FLOATS, *engine.operands(node, inputs))
+    assert forward == node.data
+
+
+def test_the_inline_operators_agree_with_apply_to_the_bit():
+    for a, b in [(0.1, 0.2), (-3.5, 1e-3), (1e300, 1e-300), (0.0, -0.0)]:
+        x, y = Value(a), Value(b)
+        for fast, primitive in ((x + y, engine.ADD), (x * y, engine.MUL)):
+            slow = engine.apply(primitive, x, y)
+            assert (fast.data, fast.local_grads) == (slow.data, slow.local_grads)
+        for fast, primitive in ((x + b, engine.ADD), (x * b, engine.MUL)):
+            slow = engine.apply(primitive, x, b)
+            assert (fast.data, fast.local_grads, fast.op) == (slow.data, slow.local_grads, slow.op)
 
 
 def test_the_op_string_is_unchanged_and_the_constant_is_exact():
@@ -175,7 +198,7 @@ def test_backward_is_each_nodes_step_in_reverse_topological_order(expr):
 def softplus(x: Value) -> Value:
     """log(1 + e^x), an op of your own: its value and its local derivative σ(x)."""
     return Value.from_op(math.log1p(math.exp(x.data)), [x], [1 / (1 + math.exp(-x.data))],
-                         op="softplus")
+                         op="my_softplus")
 
 
 def test_an_op_of_your_own_backpropagates_and_draws():
@@ -184,11 +207,11 @@ def test_an_op_of_your_own_backpropagates_and_draws():
     y.backward()
     assert x.grad == pytest.approx(2 / (1 + math.exp(-0.5)), rel=1e-15)
     node = y.inputs[0]
-    assert node.op == "softplus" and node.primitive.name == "softplus"
+    assert node.op == "my_softplus" and node.primitive.name == "my_softplus"
     assert node.primitive.derivatives is None
     assert node in topological_order(y)
     source = viz.draw_dot(y, show_local_grads=True).source
-    assert "softplus" in source and f"{1 / (1 + math.exp(-0.5)):.4f}" in source
+    assert "my_softplus" in source and f"{1 / (1 + math.exp(-0.5)):.4f}" in source
 
 
 def test_an_op_of_your_own_with_two_or_more_inputs():
@@ -247,3 +270,63 @@ def test_item_and_format_read_the_data():
     assert v.item() == v.data
     assert f"{v:.4f}" == "0.6667" and format(v, ".1e") == "6.7e-01"
     assert f"{v}" == repr(v)
+
+
+# ------------------------------------------------------------------ adding an op
+@pytest.fixture
+def softplus_primitive():
+    """softplus added to the table the way the README's "Adding an op" says, then removed
+    (or the table's own, once it has one)."""
+    existing = [p for p in engine.PRIMITIVES if p.name == "softplus"]
+    if existing:
+        yield existing[0]
+        return
+    added = engine.primitive(
+        "softplus", 1,
+        forward=lambda m, x: m.relu(x) + m.log(1.0 + m.exp(x - 2.0 * m.relu(x))),
+        derivative=(lambda m, out, x: m.sigmoid(x),))
+    try:
+        yield added
+    finally:
+        engine._PRIMITIVES.remove(added)
+
+
+def test_an_op_added_to_the_table_is_known_everywhere(softplus_primitive):
+    from tinygrad_edu import trace
+    from tinygrad_edu.expr import parse_program
+
+    def softplus(x: float) -> float:
+        return math.log1p(math.exp(x))
+
+    x = Value(0.5, label="x")
+    y = engine.apply(softplus_primitive, x)
+    assert y.data == pytest.approx(softplus(0.5), rel=1e-15) and y.op == "softplus"
+    assert "softplus" in engine.FUNCTIONS and "softplus" in OPS
+    # the expression language
+    program = parse_program("L = softplus(x) * 2")
+    assert program.evaluate({"x": 0.5})["L"].data == pytest.approx(2 * softplus(0.5), rel=1e-15)
+    # derivatives of derivatives: softplus'' = σ(x)(1 - σ(x))
+    (first,) = engine.grad(y, [x], create_graph=True)
+    (second,) = engine.grad(first, [x])
+    s = 1 / (1 + math.exp(-0.5))
+    assert second.data == pytest.approx(s * (1 - s), rel=1e-12)
+    # the drawing and the step-by-step page's formula
+    assert "softplus" in viz.draw_dot(y).source
+    from tinygrad_edu.viz.walkthrough import formula
+    assert formula(y, ["x"]) == "softplus(x)"
+    # both trace backends, at another point than the one traced
+    for backend in ("python", "numpy"):
+        program_ = trace(lambda: engine.apply(softplus_primitive, x) * 3.0, backend=backend)
+        x.data, x.grad = -40.0, 0.0
+        assert program_() == pytest.approx(3 * softplus(-40.0), rel=1e-12)
+        assert x.grad == pytest.approx(3 / (1 + math.exp(40.0)), rel=1e-12)
+        x.data = 0.5
+    # gradcheck, and random graphs drawn by the strategies with it
+    assert gradcheck(lambda v: engine.apply(softplus_primitive, v), [0.3]).passed
+
+    @given(expressions(ops=("+", "*", "softplus")))
+    @settings(max_examples=30, database=None)
+    def check(expr):
+        gradcheck(expr, expr.inputs)
+
+    check()

@@ -203,3 +203,29 @@ def test_an_untrusted_notebook_shows_the_last_frame_and_says_how_to_play(browser
     assert base64.b64decode(source)[:4] == b"\x89PNG"
     assert html.escape("film") in fallback
 
+
+
+def test_the_page_replays_every_primitive_as_the_engine_does(open_film):
+    from tinygrad_edu import engine
+    from tinygrad_edu.viz.film import KNOWN_OPERATIONS, _operation
+
+    a, b, c = Value(0.7, label="a"), Value(-1.3, label="b"), Value(2.5, label="c")
+    terms = [a + b, a + 2, 2 + a, a - b, a - 2, 2 - a, a * b, a * 3, 3 * a, a / b, a / 4, 4 / a,
+             a ** c, a ** 2, 2 ** a, -b, a.exp(), c.log(), b.tanh(), b.sigmoid(), b.relu(),
+             a.relu(), engine.sum([a, b, 1.5]), engine.mean([a, b, c]),
+             engine.dot([a, b, 3.0], [c, 2.0, a], 0.5), engine.dot([a, b], [b, c], c)]
+    root = engine.sum([t * (k + 1) for k, t in enumerate(terms)])
+    root.backward()
+    order = topological_order(root)
+    position = {node: k for k, node in enumerate(order)}
+    leaves = [a, b, c]
+    tape = [_operation(node, position) if node.inputs else
+            {"input": leaves.index(node)} if any(node is leaf for leaf in leaves) else
+            {"constant": node.data} for node in order]
+    assert {entry["op"] for entry in tape if "op" in entry} == KNOWN_OPERATIONS
+    page = open_film()
+    values, grads = page.evaluate("""([tape, inputs]) => {
+        const run = runTape(tape, [], inputs, []);
+        return [Array.from(run.values), Array.from(run.grads)]; }""", [tape, [0.7, -1.3, 2.5]])
+    assert values == pytest.approx([node.data for node in order], rel=1e-14, abs=1e-15)
+    assert grads == pytest.approx([node.grad for node in order], rel=1e-14, abs=1e-15)

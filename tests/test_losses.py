@@ -184,3 +184,58 @@ def test_mean_loss_is_one_node_giving_each_example_one_nth():
     assert [v.grad for v in losses] == [1 / 3] * 3
     with pytest.raises(ValueError, match="empty"):
         mean_loss([])
+
+
+# ------------------------------------------------------- the library's losses, traced
+@pytest.mark.parametrize("backend", ["python", "numpy"])
+def test_the_library_losses_trace_with_labels_fed_as_values(backend):
+    from tinygrad_edu import trace
+    from tinygrad_edu.nn import MLP
+
+    model = MLP(2, [4, 1], seed=0)
+    x = [Value(0.5), Value(-1.0)]
+    y = Value(1.0)
+    program = trace(lambda: binary_cross_entropy_with_logits(model(x), y), backend=backend)
+    for point, label in ([[3.0, -2.0], 0.0], [[-3.0, 2.0], 1.0], [[0.1, 0.2], 1.0]):
+        program.feed(x, point)
+        program.feed(y, label)
+        program.check()  # the graph is the same whatever the logit's sign
+        z = model(point)
+        assert program() == pytest.approx(binary_cross_entropy_with_logits(z, label).data,
+                                          rel=1e-12, abs=1e-15)
+
+    three = MLP(2, [4, 3], seed=0)
+    target = [Value(0.0), Value(1.0), Value(0.0)]
+    program = trace(lambda: cross_entropy(three(x), target), backend=backend)
+    for point, label in ([[3.0, -2.0], 0], [[-3.0, 2.0], 2]):
+        program.feed(x, point)
+        program.feed(target, [1.0 if c == label else 0.0 for c in range(3)])
+        program.check()
+        assert program() == pytest.approx(cross_entropy(three(point), label).data, rel=1e-12)
+
+    score_label = Value(1.0)
+    program = trace(lambda: hinge(model(x), score_label), backend=backend)
+    program.feed(score_label, -1.0)
+    assert program() == pytest.approx(hinge(model([v.data for v in x]), -1).data, rel=1e-12)
+
+
+def test_a_number_label_that_branches_says_what_to_use():
+    from tinygrad_edu import TraceMismatch, trace
+
+    z = Value(2.0)
+    program = trace(lambda: binary_cross_entropy_with_logits(z, 1.0))
+    z.data = -2.0
+    with pytest.raises(TraceMismatch, match="give it the label as a Value"):
+        program.check()
+
+
+def test_a_value_label_gives_the_numbers_and_gradient_of_a_number_label():
+    for z_data in (-40.0, -1.5, 0.0, 0.7, 40.0):
+        for label in (0.0, 1.0):
+            z1, z2 = Value(z_data), Value(z_data)
+            eager = binary_cross_entropy_with_logits(z1, label)
+            branch_free = binary_cross_entropy_with_logits(z2, Value(label))
+            eager.backward()
+            branch_free.backward()
+            assert branch_free.data == pytest.approx(eager.data, rel=1e-12, abs=1e-15)
+            assert z2.grad == pytest.approx(z1.grad, rel=1e-12, abs=1e-15)

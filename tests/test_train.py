@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import pty
 import re
 import runpy
 import signal
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import time
 from pathlib import Path
 
@@ -151,6 +157,39 @@ def test_fit_refuses_labels_that_do_not_suit_the_loss():
         fit(model, X, y, Adam(model.parameters()), loss="bce")
 
 
+@pytest.mark.parametrize("compile", [False, "python"])
+@pytest.mark.parametrize("make, outputs, loss, message", [
+    (make_moons, 1, "ce",
+     r"loss 'ce' needs one model output per class, got a model with 1 output for 2 classes; "
+     r"give its last layer 2 units, as MLP\(2, \[16, 2\]\), or use loss 'bce'"),
+    (lambda **kw: make_blobs(centers=3, **kw), 2, "ce",
+     r"needs one model output per class, got a model with 2 outputs for 3 classes; "
+     r"give its last layer 3 units"),
+    (make_moons, 2, "bce",
+     r"loss 'bce' needs a model whose output is one logit Value, got a list of 2 outputs; "
+     r"give its last layer 1 unit, as MLP\(2, \[16, 1\]\), or use loss 'ce'"),
+    (make_moons, 3, "hinge", r"loss 'hinge' needs a model whose output is one logit Value, "
+                             r"got a list of 3 outputs"),
+])
+def test_fit_refuses_a_model_whose_outputs_do_not_suit_the_loss(make, outputs, loss, message,
+                                                                compile):
+    X, y = make(n_samples=30, seed=0)
+    model = MLP(2, [4, outputs], seed=0)
+    before = [p.data for p in model.parameters()]
+    with pytest.raises(ValueError, match=message):
+        fit(model, X, y, SGD(model.parameters(), lr=0.1), loss=loss, steps=2, compile=compile)
+    assert [p.data for p in model.parameters()] == before  # refused before any step
+
+
+def test_fit_refuses_empty_or_unequal_data_as_the_plots_do():
+    model = MLP(2, [4, 1], seed=0)
+    for X, y, counts in (([], [], "0 points and 0 labels"), ([[0.0, 1.0]], [0, 1],
+                                                              "1 points and 2 labels")):
+        with pytest.raises(ValueError, match=f"X and y must be non-empty and of the same "
+                                             f"length, got {counts}"):
+            fit(model, X, y, SGD(model.parameters(), lr=0.1))
+
+
 # ------------------------------------------------------- tinygrad-edu train
 SMALL = ["--samples", "40", "--hidden", "4", "--steps", "15"]
 
@@ -160,7 +199,7 @@ def test_the_train_command_writes_plots_and_a_summary(tmp_path, capsys):
     assert cli.main(["train", *SMALL, "--out", str(out)]) == 0
     printed = capsys.readouterr()
     assert "check before training: dL/dz vs (σ(z) − y)/N" in printed.out
-    assert "training" in printed.err and "15/15" in printed.err  # the progress bar
+    assert printed.err == ""  # stderr is captured, not a terminal: no progress bar
     for name in ("decision_boundary", "loss_curve"):
         assert (out / f"{name}.png").read_bytes().startswith(b"\x89PNG")
         assert "<svg" in (out / f"{name}.svg").read_text(encoding="utf-8")
@@ -223,45 +262,111 @@ def test_options_argparse_refuses_exit_2(capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
+class Terminal:
+    """A pseudo-terminal, 80 columns wide, to give a command as its stderr; what it shows."""
+
+    def __init__(self) -> None:
+        self.controller, self.stderr = pty.openpty()
+        fcntl.ioctl(self.stderr, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        self._chunks: list[bytes] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()  # read all the time, so the command never waits on a full pty
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.controller, 65536)
+            except OSError:  # EIO: the command's end is closed
+                return
+            if not chunk:
+                return
+            self._chunks.append(chunk)
+
+    def started(self) -> None:
+        """Close this process's copy of the command's end, once the command holds its own."""
+        os.close(self.stderr)
+
+    def text(self) -> str:
+        return b"".join(self._chunks).decode("utf-8", "replace")
+
+    def finished(self) -> str:
+        """Everything the command showed, once it has exited."""
+        self._reader.join(timeout=10)
+        os.close(self.controller)
+        return self.text()
+
+
+def _train_in_terminal(tmp_path, out, steps: str) -> tuple[subprocess.Popen, Terminal]:
+    """`tinygrad-edu train` in a subprocess whose stderr is a terminal, as for a person."""
+    terminal = Terminal()
+    command = [sys.executable, "-m", "tinygrad_edu", "train", "--samples", "40", "--hidden", "4",
+               "--steps", steps, "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=terminal.stderr,
+                               text=True, cwd=tmp_path)
+    terminal.started()
+    return process, terminal
+
+
+def _start_training(tmp_path, out):
+    """A long `tinygrad-edu train` in a terminal, once its progress bar shows a step done."""
+    process, terminal = _train_in_terminal(tmp_path, out, "1000000")
+    deadline = time.monotonic() + 60
+    while not re.search(r"\| *[1-9]\d*/1000000", terminal.text()):
+        assert process.poll() is None and time.monotonic() < deadline, terminal.text()
+        time.sleep(0.05)
+    return process, terminal
+
+
 def test_ctrl_c_stops_the_command_cleanly_and_still_writes_the_outputs(tmp_path):
     out = tmp_path / "out"
-    log = tmp_path / "stderr.txt"  # the progress bar goes to stderr
-    command = [sys.executable, "-m", "tinygrad_edu", "train", "--samples", "40", "--hidden", "4",
-               "--steps", "1000000", "--out", str(out)]
-    with open(log, "w", encoding="utf-8") as stderr:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True,
-                                   cwd=tmp_path)
-        try:
-            # Press Ctrl-C once the progress bar shows that some steps are done.
-            deadline = time.monotonic() + 60
-            while not re.search(r"\| *[1-9]\d*/1000000", log.read_text(encoding="utf-8")):
-                assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-                time.sleep(0.05)
-            process.send_signal(signal.SIGINT)
-            stdout, _ = process.communicate(timeout=60)
-        finally:
-            process.kill()
-    assert process.returncode == 130, log.read_text(encoding="utf-8")
-    assert "interrupted after" in stdout and "Traceback" not in log.read_text(encoding="utf-8")
+    process, terminal = _start_training(tmp_path, out)
+    try:
+        process.send_signal(signal.SIGINT)  # once the progress bar shows some steps done
+        stdout, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    errors = terminal.finished()
+    assert process.returncode == 130, errors
+    assert "interrupted after" in stdout and "Traceback" not in errors
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["interrupted"] is True and 0 < summary["steps"] < 1000000
     assert (out / "decision_boundary.png").exists() and (out / "loss_curve.svg").exists()
 
 
-def _start_training(tmp_path, out):
-    """A long `tinygrad-edu train` in a subprocess, once its progress bar shows a step done."""
-    log = tmp_path / "stderr.txt"
+def test_in_a_terminal_the_command_draws_its_bar_and_leaves_it_finished(tmp_path):
+    process, terminal = _train_in_terminal(tmp_path, tmp_path / "out", "30")
+    try:
+        stdout, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    shown = terminal.finished()
+    assert process.returncode == 0, shown
+    assert "\r" in shown and "30/30" in shown and "loss=" in shown  # redrawn in place
+    assert "wrote " in stdout
+
+
+@pytest.mark.parametrize("destination", ["file", "pipe"])
+@pytest.mark.parametrize("argv, code, lines", [
+    ([], 0, []),
+    (["--lr", "1e300"], 1, ["FAILED at step 2: dot("]),
+], ids=["success", "overflow"])
+def test_into_a_file_or_a_pipe_the_command_draws_no_bar(tmp_path, destination, argv, code,
+                                                        lines):
     command = [sys.executable, "-m", "tinygrad_edu", "train", "--samples", "40", "--hidden", "4",
-               "--steps", "1000000", "--out", str(out)]
-    stderr = open(log, "w", encoding="utf-8")
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True,
-                               cwd=tmp_path)
-    stderr.close()
-    deadline = time.monotonic() + 60
-    while not re.search(r"\| *[1-9]\d*/1000000", log.read_text(encoding="utf-8")):
-        assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-        time.sleep(0.05)
-    return process, log
+               "--steps", "5", *argv, "--out", str(tmp_path / "out")]
+    if destination == "file":
+        with open(tmp_path / "log.txt", "w", encoding="utf-8") as log:
+            result = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=log,
+                                    cwd=tmp_path, timeout=120)
+        err = (tmp_path / "log.txt").read_text(encoding="utf-8")
+    else:
+        result = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True, cwd=tmp_path, timeout=120)
+        err = result.stderr
+    assert result.returncode == code, err
+    assert "\r" not in err and "step/s" not in err  # no bar, not even its last line
+    assert len(err.splitlines()) == len(lines), err
+    assert all(text in line for text, line in zip(lines, err.splitlines()))
 
 
 OUTPUTS = ["decision_boundary.png", "decision_boundary.svg", "loss_curve.png", "loss_curve.svg",
@@ -273,7 +378,7 @@ OUTPUTS = ["decision_boundary.png", "decision_boundary.svg", "loss_curve.png", "
                          ids=["second-after-half-a-second", "second-at-once", "six"])
 def test_any_number_of_ctrl_c_ends_with_every_output_or_none(tmp_path, presses, gap):
     out = tmp_path / "out"
-    process, log = _start_training(tmp_path, out)
+    process, terminal = _start_training(tmp_path, out)
     try:
         for _ in range(presses):
             process.send_signal(signal.SIGINT)
@@ -281,7 +386,7 @@ def test_any_number_of_ctrl_c_ends_with_every_output_or_none(tmp_path, presses, 
         stdout, _ = process.communicate(timeout=60)
     finally:
         process.kill()
-    errors = log.read_text(encoding="utf-8")
+    errors = terminal.finished()
     assert process.returncode == 130 and "Traceback" not in errors, errors
     written = sorted(p.name for p in out.iterdir()) if out.exists() else []
     if written:  # complete and valid outputs of what was learned...
@@ -333,9 +438,9 @@ def test_overflowing_training_fails_in_one_line_and_writes_nothing(tmp_path, cap
     out = tmp_path / "out"
     assert cli.main(["train", "--samples", "40", "--hidden", "4", "--steps", "3", *argv,
                      "--out", str(out)]) == 1
-    err = capsys.readouterr().err  # the progress bar, then the one line that says why
-    last = err.strip().splitlines()[-1]
-    assert message in last and last.endswith("nothing written") and "Traceback" not in err
+    err = capsys.readouterr().err  # the one line that says why (no bar: not a terminal)
+    assert err.count("\n") == 1 and "\r" not in err
+    assert message in err and err.endswith("nothing written\n") and "Traceback" not in err
     assert not out.exists()
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Union
+from typing import Any, Sequence, Sized, Union
 
 Kinds = Union[type, tuple]
 
@@ -58,6 +58,21 @@ def class_index(value: Any, name: str, count: int, what: str = "classes") -> int
     return int(value)
 
 
+def numbers_each(values: Sequence[Any], name: str) -> list[float]:
+    """`values` as floats if each is a real number (a Value is not one: its `.data` is)."""
+    for index, value in enumerate(values):
+        require_type(value, f"{name}[{index}]", numbers.Real,
+                     "a number (a float; of a Value, its .data)")
+    return [float(value) for value in values]
+
+
+def points_and_labels(X: Sized, y: Sized) -> None:
+    """ValueError unless there is at least one point, and one label per point."""
+    if len(X) != len(y) or not len(X):
+        raise ValueError(f"X and y must be non-empty and of the same length, "
+                         f"got {len(X)} points and {len(y)} labels")
+
+
 def _range_words(low: float, high: float, low_open: bool, high_open: bool) -> str:
     """`a number > 0`, `a number >= 0`, `a number in [0, 1)`, or `a finite number`."""
     if low == -math.inf and high == math.inf:
@@ -69,4 +84,5 @@ def _range_words(low: float, high: float, low_open: bool, high_open: bool) -> st
     return f"a number in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
 
 
-__all__ = ["require_type", "require", "whole_number", "real_number", "class_index"]
+__all__ = ["require_type", "require", "whole_number", "real_number", "class_index",
+           "numbers_each", "points_and_labels"]

@@ -150,12 +150,14 @@ def load_csv(path: Union[str, Path], classes: Optional[int] = None) -> Dataset:
     """Read your own data: one point per line as `x1,x2,label`, labels 0, 1, ..., K-1.
 
     Blank lines and lines starting with `#` are skipped, and so is one header
-    line of column names (e.g. `x1,x2,label`) if it is the first of the others;
-    a UTF-8 byte-order mark is ignored. Any other line that is not two finite
-    numbers and a class number raises ValueError naming the file and the line,
-    and so does a label outside 0..K-1 (K the number of different labels, or
-    `classes` when it is given). At most MAX_ROWS points of at most
-    MAX_LINE_LENGTH characters a line.
+    line if it is the first of the others and is names only: not one of its
+    fields is a number (`x1,x2,label`). A line with a number in it is data, so
+    a typo in the first point (`O.5,1,0`) is an error, never a dropped header.
+    A UTF-8 byte-order mark is ignored. Any line that is not two finite
+    numbers and a class number raises ValueError naming the file, the line and
+    the field, and so does a label outside 0..K-1 (K the number of different
+    labels, or `classes` when it is given). At most MAX_ROWS points of at most
+    MAX_LINE_LENGTH characters a line, not counting its end.
     """
     if classes is not None:
         classes = whole_number(classes, "classes", 2)
@@ -171,9 +173,9 @@ def load_csv(path: Union[str, Path], classes: Optional[int] = None) -> Dataset:
             fields = [field.strip() for field in row]
             if not any(fields) or fields[0].startswith("#"):
                 continue
-            if header_allowed and not _is_number(fields[0]):
+            if header_allowed and not any(map(_is_number, fields)):
                 header_allowed = False
-                continue  # the one header line of column names
+                continue  # the one header line: names only, as x1,x2,label
             header_allowed = False
             if len(fields) != 3:
                 raise ValueError(f"{where}: expected 3 values (x1, x2, label), "
@@ -205,14 +207,15 @@ def load_csv(path: Union[str, Path], classes: Optional[int] = None) -> Dataset:
 
 
 def _bounded_lines(file, path: Union[str, Path]) -> Iterator[str]:
-    """The file's lines, each read no further than MAX_LINE_LENGTH characters."""
+    """The file's lines, each read no further than its end or MAX_LINE_LENGTH characters."""
     number = 0
     while True:
-        line = file.readline(MAX_LINE_LENGTH + 1)
+        # + 2: room for the line's end, "\r\n" at the most, which the limit does not count
+        line = file.readline(MAX_LINE_LENGTH + 2)
         if not line:
             return
         number += 1
-        if len(line) > MAX_LINE_LENGTH:
+        if len(line.rstrip("\r\n")) > MAX_LINE_LENGTH:
             raise ValueError(f"{path}, line {number}: longer than {MAX_LINE_LENGTH} characters; "
                              f"expected lines like 0.5,-1.2,1")
         yield line

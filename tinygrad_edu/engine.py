@@ -1,18 +1,21 @@
 """The scalar autograd engine: `Value`, its operations, and backpropagation.
 
-Every operation computes its result and, a line or two below, the local
-derivative of that result with respect to each input (lecture §1, §5). A node
-stores the two side by side as its edges, so the chain rule is data:
+Every operation is one entry of the table of primitives below (`PRIMITIVES`):
+its forward result and, on the next line, the local derivative of that result
+with respect to each operand (lecture §1, §5), written once over a small math
+namespace. The eager engine reads each rule with plain floats; the same rule,
+read with Values, gives derivatives of derivatives (`grad(create_graph=True)`),
+and the trace's backends read it as Python source and as numpy arrays. A node
+stores its value and local derivatives side by side as its edges, so the chain
+rule is data:
 `backward()` is one generic loop that multiplies each upstream gradient by the
 local derivatives and adds it into the inputs, and the visualizer can print the
 same factors on the graph's edges. No node holds a closure that points back at
 itself, so a dropped graph is freed by reference counting alone.
 
-Each operation is also described once, as data, in the table of primitives
-below (`PRIMITIVES`): its name, how many inputs it takes, where a folded
-number stands, how it is written, and its local derivatives written with
-Values. The expression language, the hypothesis strategies, the drawings and
-the error messages all read that table.
+The expression language, the hypothesis strategies, the drawings and the
+error messages read the same table, so an op added there is known everywhere
+(see "Adding an op" in the README).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import numbers
 import operator
 import threading
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, NamedTuple, Optional, Sequence, Union
 
 from tinygrad_edu.checks import require, require_type
 
@@ -38,53 +41,117 @@ _BACKWARD_LOCK = threading.Lock()
 
 # ------------------------------------------------------------ the primitives
 @dataclass(frozen=True, eq=False)
+class Domain:
+    """Where an op is not defined, or has no finite derivative: refused before it is computed.
+
+    bad(m, varies, *operands) is true where the operands are outside the domain
+    (written with the same math namespace `m` as the rules, so every interpreter
+    can ask it); `varies[k]` says whether operand k is a Value (a gradient must
+    reach it) or a folded number. words(operation, *operands) is the message.
+    """
+
+    bad: Callable
+    error: type
+    words: Callable[..., str]
+
+
+@dataclass(frozen=True, eq=False)
 class Primitive:
-    """One operation of the engine, described once: every other module reads this.
+    """One operation of the engine, described once: every interpreter and every module reads this.
 
     name        the op as it is written: "+", "**", "neg", "exp", "sum", "dot"
-    arity       how many Value inputs it takes: 1, 2, or None for any number
-    constant    where a folded plain number stands: None, "right" (`x * 2`), or
-                "left" (`2 - x`)
-    written     "infix" (`a + b`), "prefix" (`-a`), "call" (`exp(a)`, `sum(a, b)`)
-    derivatives node -> one entry per input edge: ∂node/∂input written with Values
-                (or plain numbers where it is a constant), so a derivative can be
-                differentiated again; None for an op known only by its numbers
+    arity       how many operands it takes: 1, 2, or None for any number. An operand
+                may be a plain number (`x * 2`, `2 - x`): it is folded into the node
+                as its constant, and only the Value operands get an edge.
+    written     "infix" (`a + b`), "prefix" (`-a`) or "call" (`exp(a)`, `sum(a, b)`)
+    forward     (m, *operands) -> the result, written with Python's operators and the
+                math namespace `m` (n-ary: (m, operands, node) -> the result)
+    derivative  one entry per operand: ∂result/∂operand, as a number where it is one,
+                else a rule (m, out, *operands) -> the derivative, where `out` is the
+                result (n-ary: one rule (m, out, operands, node) -> one per operand)
+    domain      where the op refuses its operands (see Domain)
+    activation  True for a function a neuron may apply to w·x + b (nn.ACTIVATIONS and the
+                command line's --activation list these)
+
+    The same rule is read by every interpreter: plain floats (the eager engine,
+    `FLOATS`), Values (`grad(create_graph=True)`, `VALUES`), Python source (the
+    trace's python backend) and numpy arrays (its numpy backend). An op made with
+    Value.from_op has neither forward nor derivative: only its numbers are known.
     """
 
     name: str
     arity: Optional[int]
-    constant: Optional[str] = None
     written: str = "call"
-    derivatives: Optional[Callable[[Value], tuple]] = None
+    forward: Optional[Callable] = None
+    derivative: Any = None
+    domain: tuple[Domain, ...] = ()
+    activation: bool = False
 
-    def display(self, constant: Optional[float]) -> str:
+    def display(self, constant: Optional[float], left: bool = False) -> str:
         """The short form `Value.op` shows: `+`, `*2`, `2-`, `**0.5`, `sum+3`, `tanh`."""
-        if constant is None or self.name == "dot":
+        if constant is None or self.arity is None and self is not SUM:
             return self.name
-        if self.constant == "left":
+        if left:
             return _fmt(constant) + self.name
         if self.arity is None:  # sum with a folded constant
             return f"{self.name}+{_fmt(constant)}"
         return self.name + _fmt(constant)
 
-    def formula(self, operands: Sequence[str], constant: Optional[float] = None) -> str:
-        """How a node is written out from its operands' texts: `a + d`, `2 - x`, `sum(a, b) + 3`."""
+    def formula(self, operands: Sequence[str], constant: Optional[float] = None,
+                left: bool = False) -> str:
+        """How a node is written out from its operands' texts: `a + d`, `2 - x`, `sum(a, b) + 3`.
+
+        `operands` are the texts of the Value operands; a folded constant stands
+        on the right, or on the left where `left` is true (`2 - x`).
+        """
         if self.written == "prefix":  # negation, the one prefix op
             return f"-{operands[0]}"
         if self.written == "infix":
-            if self.constant == "left":
+            if constant is None:
+                return f"{operands[0]} {self.name} {operands[1]}"
+            if left:
                 return f"{number_text(constant)} {self.name} {operands[0]}"
-            right = operands[1] if self.constant is None else number_text(constant)
-            return f"{operands[0]} {self.name} {right}"
+            return f"{operands[0]} {self.name} {number_text(constant)}"
         text = f"{self.name}({', '.join(operands)})"
-        if constant is not None:
+        if constant is not None and constant != 0.0:
             sign = "-" if math.copysign(1.0, constant) < 0 else "+"
             text += f" {sign} {number_text(abs(constant))}"
         return text
 
+    @property
+    def derivatives(self) -> Optional[Callable[[Value], tuple]]:
+        """node -> ∂node/∂input for each input edge, written with Values (None for a from_op op)."""
+        return None if self.derivative is None else self._value_derivatives
+
+    def _value_derivatives(self, node: Value) -> tuple:
+        return local_derivatives(node, VALUES)
+
+    def constant_edges(self, edges: int, constant: Optional[float] = None, left: bool = False,
+                       pairs: int = 0) -> tuple[bool, ...]:
+        """For each input edge of a node of this op: is its local derivative a fixed number?
+
+        True where the rule gives a number without reading a Value operand or the
+        result (the 1s of `a + b`, the 2 of `x * 2`, a dot's plain-number
+        partners): a replay may keep the recorded number instead of recomputing
+        it. `constant`, `left` and `pairs` describe the node as Value.constant,
+        Value.constant_left and dot_pairs do.
+        """
+        if self.derivative is None:  # an op of your own: only its numbers are known
+            return (True,) * edges
+        if self.arity is None:
+            shape = Folded(constant, 1, pairs, (1.0,) * (edges - 2 * pairs))
+            rules = self.derivative(SYMBOLS, _SYMBOL, [_SYMBOL] * edges, shape)
+            return tuple(type(rule) is not _Symbol for rule in rules)
+        if constant is None:
+            at, positions = [_SYMBOL] * self.arity, range(self.arity)
+        else:
+            at, positions = ([constant, _SYMBOL], (1,)) if left else ([_SYMBOL, constant], (0,))
+        rules = [self.derivative[k] for k in positions]
+        return tuple(not callable(rule) or type(rule(SYMBOLS, _SYMBOL, *at)) is not _Symbol
+                     for rule in rules)
+
     def __repr__(self) -> str:
-        where = f", constant={self.constant!r}" if self.constant else ""
-        return f"Primitive({self.name!r}, arity={self.arity}{where})"
+        return f"Primitive({self.name!r}, arity={self.arity})"
 
 
 def _fmt(number: Number) -> str:
@@ -98,88 +165,280 @@ def number_text(number: Optional[float]) -> str:
     return short if float(short) == number else repr(float(number))
 
 
-def _constant_locals(node: Value) -> tuple:
-    """For ops whose local derivatives do not depend on the inputs: the stored numbers."""
-    return node.local_grads
+# ---------------------------------------------------------- the math namespaces
+class FloatMath:
+    """The math the rules are written in, for plain floats: the eager engine's interpreter.
 
-
-def dot_pairs(node: Value) -> int:
-    """How many (w_i, x_i) pairs of two Values lead a dot node's inputs (0 for other nodes).
-
-    A dot node's inputs are those pairs first (each one's local grad is the
-    other's data), then single Values whose partner was a plain number, then a
-    Value bias.
+    A result out of a float's range comes back as inf (never an exception), and
+    the engine turns it into an error that names the operation.
     """
-    return int(node._local_a) if node._primitive is DOT else 0
+
+    log, tanh = math.log, math.tanh
+
+    @staticmethod
+    def exp(x: float) -> float:
+        try:
+            return math.exp(x)
+        except OverflowError:
+            return _INF
+
+    @staticmethod
+    def sigmoid(z: float) -> float:
+        """σ(z) computed without overflow for any finite z."""
+        if z >= 0.0:
+            return 1.0 / (1.0 + math.exp(-z))
+        e = math.exp(z)  # z < 0, so e is in (0, 1) and cannot overflow
+        return e / (1.0 + e)
+
+    @staticmethod
+    def relu(x: float) -> float:
+        return x if x > 0.0 else 0.0
+
+    @staticmethod
+    def step(x: float) -> float:
+        """relu's derivative: 1 for x > 0, else 0 (0 at x = 0, as in PyTorch)."""
+        return 1.0 if x > 0.0 else 0.0
+
+    @staticmethod
+    def power(a: float, b: float) -> float:
+        try:
+            return a**b
+        except (OverflowError, ZeroDivisionError):
+            return _INF
+
+    @staticmethod
+    def times_power(c: float, a: float, e: float) -> float:
+        """c · a^e, taken as 0 where c is 0 (so x ** 0 has derivative 0 even at x = 0)."""
+        return 0.0 if c == 0.0 else c * FloatMath.power(a, e)
+
+    @staticmethod
+    def times_log(out: float, a: float) -> float:
+        """out · ln a, taken as 0 at a = 0 (where out = a^b is 0 too: the limit of a^b ln a)."""
+        return out * math.log(a) if a > 0.0 else 0.0
+
+    @staticmethod
+    def is_fraction(x: float) -> bool:
+        """True where x is not a whole number."""
+        return not float(x).is_integer()
 
 
-def _dot_derivatives(node: Value) -> tuple:
-    """∂(w·x + b)/∂w_i = x_i and ∂/∂x_i = w_i: the partner Value where it is one."""
-    edges = node._more
-    paired = 2 * dot_pairs(node)  # the leading edges come in (w_i, x_i) pairs
-    inputs, locals_ = edges[0::2], edges[1::2]
-    return tuple(inputs[k ^ 1] if k < paired else locals_[k] for k in range(len(inputs)))
+class ValueMath:
+    """The same math for Values: a rule read with it builds a graph (derivatives of derivatives)."""
+
+    @staticmethod
+    def exp(x: Operand) -> Operand:
+        return x.exp() if type(x) is Value else math.exp(x)
+
+    @staticmethod
+    def log(x: Operand) -> Operand:
+        return x.log() if type(x) is Value else math.log(x)
+
+    @staticmethod
+    def tanh(x: Operand) -> Operand:
+        return x.tanh() if type(x) is Value else math.tanh(x)
+
+    @staticmethod
+    def sigmoid(x: Operand) -> Operand:
+        return x.sigmoid() if type(x) is Value else FloatMath.sigmoid(x)
+
+    @staticmethod
+    def relu(x: Operand) -> Operand:
+        return x.relu() if type(x) is Value else FloatMath.relu(x)
+
+    @staticmethod
+    def step(x: Operand) -> float:
+        """relu's derivative is 1 or 0 and its own derivative is 0: a number, not a node."""
+        return FloatMath.step(x.data if type(x) is Value else x)
+
+    @staticmethod
+    def power(a: Operand, b: Operand) -> Operand:
+        return a**b
+
+    @staticmethod
+    def times_power(c: Operand, a: Operand, e: Operand) -> Operand:
+        if type(c) is not Value and c == 0.0:
+            return 0.0
+        return c * a**e
+
+    @staticmethod
+    def times_log(out: Operand, a: Operand) -> Operand:
+        if type(a) is not Value:
+            return FloatMath.times_log(out, a)
+        return out * a.log()
 
 
-def _pow_derivatives(node: Value) -> tuple:
-    base, exponent = node.inputs
-    if base.data == 0.0:
-        raise ValueError(f"{describe_node(node)}: with the base at 0, the derivative of "
-                         f"base ** exponent is not a differentiable function there")
-    # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b ln a
-    return exponent * base ** (exponent - 1.0), node * base.log()
+class _Symbol:
+    """Stands for a Value operand when the engine asks whether a rule reads one (see
+    Primitive.constant_edges): any arithmetic with it gives a _Symbol again."""
+
+    def _any(self, *_: object) -> _Symbol:
+        return self
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _any
+    __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __neg__ = _any
 
 
-def _pow_constant_derivatives(node: Value) -> tuple:
-    (x,), n = node.inputs, node.constant
-    return (n * x ** (n - 1.0),) if n != 0.0 else (0.0,)  # d(x^n)/dx = n x^(n-1)
+class _SymbolMath:
+    def __getattr__(self, name: str) -> Callable[..., _Symbol]:
+        return lambda *operands: _SYMBOL
 
 
-def _rpow_constant_derivatives(node: Value) -> tuple:
-    c = node.constant
-    return (node * math.log(c),) if c > 0.0 else (0.0,)  # d(c^x)/dx = c^x ln c
+_SYMBOL, SYMBOLS = _Symbol(), _SymbolMath()
+FLOATS, VALUES = FloatMath, ValueMath
 
 
-ADD = Primitive("+", 2, written="infix", derivatives=_constant_locals)
-ADD_CONSTANT = Primitive("+", 1, "right", "infix", _constant_locals)
-SUB = Primitive("-", 2, written="infix", derivatives=_constant_locals)
-SUB_CONSTANT = Primitive("-", 1, "right", "infix", _constant_locals)
-RSUB_CONSTANT = Primitive("-", 1, "left", "infix", _constant_locals)
-MUL = Primitive("*", 2, written="infix", derivatives=lambda n: (n.inputs[1], n.inputs[0]))
-MUL_CONSTANT = Primitive("*", 1, "right", "infix", _constant_locals)
-DIV = Primitive("/", 2, written="infix",
-                derivatives=lambda n: (1.0 / n.inputs[1], -n / n.inputs[1]))
-DIV_CONSTANT = Primitive("/", 1, "right", "infix", _constant_locals)
-RDIV_CONSTANT = Primitive("/", 1, "left", "infix", lambda n: (-n / n.inputs[0],))
-POW = Primitive("**", 2, written="infix", derivatives=_pow_derivatives)
-POW_CONSTANT = Primitive("**", 1, "right", "infix", _pow_constant_derivatives)
-RPOW_CONSTANT = Primitive("**", 1, "left", "infix", _rpow_constant_derivatives)
-NEG = Primitive("neg", 1, written="prefix", derivatives=_constant_locals)
-EXP = Primitive("exp", 1, derivatives=lambda n: (n,))
-LOG = Primitive("log", 1, derivatives=lambda n: (1.0 / n.inputs[0],))
-TANH = Primitive("tanh", 1, derivatives=lambda n: (1.0 - n * n,))
-SIGMOID = Primitive("sigmoid", 1, derivatives=lambda n: (n * (1.0 - n),))
-RELU = Primitive("relu", 1, derivatives=_constant_locals)  # 1 or 0: its own derivative is 0
-SUM = Primitive("sum", None, derivatives=_constant_locals)
-SUM_CONSTANT = Primitive("sum", None, "right", derivatives=_constant_locals)
-MEAN = Primitive("mean", None, derivatives=_constant_locals)
-DOT = Primitive("dot", None, derivatives=_dot_derivatives)
+# ------------------------------------------------------------ the table of ops
+# Each op: its forward result, and a line below, the derivative of that result with respect
+# to each operand (lecture §1, §5), both written once for every interpreter. `out` is the
+# result, so e^x's derivative is `out` itself and tanh's is 1 - out².
+_PRIMITIVES: list[Primitive] = []
+
+
+def primitive(name: str, arity: Optional[int], written: str = "call", *,
+              forward: Callable, derivative: Any, domain: tuple[Domain, ...] = (),
+              activation: bool = False) -> Primitive:
+    """Make an op and add it to the table `PRIMITIVES`, which every interpreter reads."""
+    made = Primitive(name, arity, written, forward, derivative, domain, activation)
+    require(all(p.name != name for p in _PRIMITIVES), "primitive name", name,
+            "a name no other primitive has")
+    _PRIMITIVES.append(made)
+    return made
+
+
+ADD = primitive("+", 2, "infix",
+                forward=lambda m, a, b: a + b,
+                derivative=(1.0, 1.0))  # d(a+b)/da = 1, d(a+b)/db = 1
+SUB = primitive("-", 2, "infix",
+                forward=lambda m, a, b: a - b,
+                derivative=(1.0, -1.0))  # d(a-b)/da = 1, d(a-b)/db = -1
+MUL = primitive("*", 2, "infix",
+                forward=lambda m, a, b: a * b,
+                derivative=(lambda m, out, a, b: b,  # d(ab)/da = b
+                            lambda m, out, a, b: a))  # d(ab)/db = a
+DIV = primitive("/", 2, "infix",
+                forward=lambda m, a, b: a / b,
+                derivative=(lambda m, out, a, b: 1.0 / b,  # d(a/b)/da = 1/b
+                            lambda m, out, a, b: -out / b),  # d(a/b)/db = -a/b² = -out/b
+                domain=(Domain(lambda m, v, a, b: b == 0.0, ZeroDivisionError,
+                               lambda operation, a, b: f"division by zero: {a!r} / {b!r}"),))
+POW = primitive("**", 2, "infix",
+                forward=lambda m, a, b: m.power(a, b),
+                derivative=(lambda m, out, a, b: m.times_power(b, a, b - 1.0),  # b a^(b-1)
+                            lambda m, out, a, b: m.times_log(out, a)),  # a^b ln a
+                domain=(
+    Domain(lambda m, v, a, b: v[1] & ((a < 0.0) | ((a == 0.0) & (b <= 0.0))), ValueError,
+           lambda operation, a, b: f"{operation}: with a Value exponent the base must be > 0 "
+                                   f"(d/d exponent is base**exponent * log(base))"),
+    Domain(lambda m, v, a, b: (a == 0.0) & (b < 0.0), ZeroDivisionError,
+           lambda operation, a, b: f"{operation}: zero cannot be raised to a negative power"),
+    Domain(lambda m, v, a, b: (a < 0.0) & m.is_fraction(b), ValueError,
+           lambda operation, a, b: f"{operation}: a negative base needs an integer exponent"),
+    Domain(lambda m, v, a, b: v[0] & (a == 0.0) & (b > 0.0) & (b < 1.0), ValueError,
+           lambda operation, a, b: f"{operation}: the result is 0.0 but its derivative with "
+                                   f"respect to the base, {b!r} * 0.0 ** {b - 1.0!r}, is "
+                                   f"infinite: x ** {b!r} has no derivative at x = 0"),
+))
+NEG = primitive("neg", 1, "prefix",
+                forward=lambda m, x: -x,
+                derivative=(-1.0,))  # d(-x)/dx = -1
+EXP = primitive("exp", 1,
+                forward=lambda m, x: m.exp(x),
+                derivative=(lambda m, out, x: out,))  # d(e^x)/dx = e^x
+LOG = primitive("log", 1,
+                forward=lambda m, x: m.log(x),
+                derivative=(lambda m, out, x: 1.0 / x,),  # d(ln x)/dx = 1/x
+                domain=(Domain(lambda m, v, x: x <= 0.0, ValueError,
+                               lambda operation, x: f"{operation}: input must be > 0"),))
+TANH = primitive("tanh", 1,
+                 forward=lambda m, x: m.tanh(x),
+                 derivative=(lambda m, out, x: 1.0 - out * out,),  # tanh'(z) = 1 - tanh(z)²
+                 activation=True)
+SIGMOID = primitive("sigmoid", 1,
+                    forward=lambda m, x: m.sigmoid(x),  # σ(z) = 1 / (1 + e^(-z))
+                    derivative=(lambda m, out, x: out * (1.0 - out),),  # σ'(z) = σ(z)(1 - σ(z))
+                    activation=True)
+# ReLU'(z) = 1 for z > 0, else 0: at exactly z = 0 it is taken as 0, as in PyTorch and
+# micrograd (the lecture writes 1 there; see the README).
+RELU = primitive("relu", 1,
+                 forward=lambda m, x: m.relu(x),
+                 derivative=(lambda m, out, x: m.step(x),),
+                 activation=True)
+
+
+# The n-ary ops read their operands as a list, and a few numbers of their node (`sum_of`
+# below): the folded constant, how many operands a mean averages, how a dot pairs them.
+def _dot_forward(m: Any, operands: Sequence, node: Any) -> Any:
+    """w·x + b: each pair (w_i, x_i) of Values, each Value v_k times its folded number c_k, and
+    the folded constant (a number bias plus the number-times-number terms)."""
+    paired = 2 * node.pairs
+    terms = [operands[k] * operands[k + 1] for k in range(0, paired, 2)]
+    terms += [v if c == 1.0 else v * c for v, c in zip(operands[paired:], node.factors)]
+    return sum_of(terms, node.constant)
+
+
+def _dot_derivative(m: Any, out: Any, operands: Sequence, node: Any) -> tuple:
+    """∂(w·x + b)/∂w_i = x_i and ∂/∂x_i = w_i for the pairs; c_k for each single v_k."""
+    paired = 2 * node.pairs
+    return (*(operands[k ^ 1] for k in range(paired)), *node.factors)
+
+
+SUM = primitive("sum", None,
+                forward=lambda m, operands, node: sum_of(operands, node.constant),
+                derivative=lambda m, out, operands, node: (1.0,) * len(operands))
+MEAN = primitive("mean", None,  # (Σ operands + the folded numbers) / n, d/d operand = 1/n
+                 forward=lambda m, operands, node: sum_of(operands, node.constant) / node.count,
+                 derivative=lambda m, out, operands, node: (1.0 / node.count,) * len(operands))
+DOT = primitive("dot", None, forward=_dot_forward, derivative=_dot_derivative)
 
 # Every primitive of the engine, in the order the README lists them.
-PRIMITIVES: tuple[Primitive, ...] = (
-    ADD, ADD_CONSTANT, SUB, SUB_CONSTANT, RSUB_CONSTANT, MUL, MUL_CONSTANT,
-    DIV, DIV_CONSTANT, RDIV_CONSTANT, POW, POW_CONSTANT, RPOW_CONSTANT, NEG,
-    EXP, LOG, TANH, SIGMOID, RELU, SUM, SUM_CONSTANT, MEAN, DOT,
-)
-# The operators between two operands, and the functions of one Value, by name.
-BINARY_OPERATORS: tuple[str, ...] = tuple(p.name for p in PRIMITIVES
-                                          if p.written == "infix" and p.arity == 2)
-FUNCTIONS: tuple[str, ...] = tuple(p.name for p in PRIMITIVES
-                                   if p.written == "call" and p.arity == 1)
-N_ARY: tuple[str, ...] = tuple(dict.fromkeys(p.name for p in PRIMITIVES if p.arity is None))
-_BUILT_IN_NAMES: tuple[str, ...] = tuple(dict.fromkeys(p.name for p in PRIMITIVES))
+PRIMITIVES: Sequence[Primitive] = _PRIMITIVES
 # The ops made with Value.from_op, one Primitive per name and arity: numbers only, no rule.
 _CUSTOM: dict[tuple[str, int], Primitive] = {}
+
+
+class PrimitiveNames(Sequence):
+    """The names of the table's primitives that `select` picks, read afresh on every use, so
+    an op added to the table is known at once to everything that lists these names."""
+
+    def __init__(self, select: Callable[[Primitive], bool]) -> None:
+        self._select = select
+
+    def _names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(p.name for p in PRIMITIVES if self._select(p)))
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._names()[index]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __repr__(self) -> str:
+        return repr(self._names())
+
+
+# The operators between two operands (`+ - * / **`), and the functions of one Value by name.
+BINARY_OPERATORS = PrimitiveNames(lambda p: p.written == "infix")
+FUNCTIONS = PrimitiveNames(lambda p: p.written == "call" and p.arity == 1)
+N_ARY = PrimitiveNames(lambda p: p.arity is None)
+
+
+def find_primitive(name: str) -> Primitive:
+    """The primitive of the table with this name; KeyError if there is none."""
+    for p in PRIMITIVES:
+        if p.name == name:
+            return p
+    raise KeyError(name)
+
+
+def sum_of(terms: Sequence, constant: Any = None) -> Any:
+    """terms[0] + terms[1] + ... (+ constant), left to right, in whatever the terms are."""
+    total = terms[0] if terms else 0.0
+    for term in terms[1:]:
+        total = total + term
+    return total if constant is None or constant == 0.0 and terms else total + constant
 
 
 def _custom_primitive(name: str, arity: int) -> Primitive:
@@ -245,7 +504,9 @@ class Value:
     def op(self) -> str:
         """The operation that made this node ('' for a leaf), with any folded constant: `*2`."""
         primitive = self._primitive
-        return "" if primitive is None else primitive.display(self._constant)
+        if primitive is None:
+            return ""
+        return primitive.display(self._constant, type(self._constant) is _Left)
 
     @property
     def primitive(self) -> Optional[Primitive]:
@@ -255,7 +516,13 @@ class Value:
     @property
     def constant(self) -> Optional[float]:
         """The plain number folded into this node (`2` in `x * 2`, `2 - x`), else None."""
-        return self._constant
+        constant = self._constant
+        return constant if type(constant) is not _Left else float(constant)
+
+    @property
+    def constant_left(self) -> bool:
+        """True where the folded number stands left of the operator: `2 - x`, `2 ** x`."""
+        return type(self._constant) is _Left
 
     @property
     def inputs(self) -> tuple[Value, ...]:
@@ -313,12 +580,12 @@ class Value:
         grad(..., create_graph=True) is not possible, since only the numbers of
         its derivatives are known; the error names the op.
 
-            s = Value.from_op(math.log1p(math.exp(x.data)), [x], [sigmoid(x.data)], "softplus")
+            s = Value.from_op(math.log1p(math.exp(x.data)), [x], [sigmoid(x.data)], "my_softplus")
         """
         require_type(op, "op", str, "the operation's name, a string such as 'softplus'")
-        require(op.strip() != "" and op not in _BUILT_IN_NAMES, "op", op,
-                "a name of your own, not empty and not one of the engine's: "
-                + " ".join(_BUILT_IN_NAMES))
+        built_in = [p.name for p in PRIMITIVES]
+        require(op.strip() != "" and op not in built_in, "op", op,
+                "a name of your own, not empty and not one of the engine's: " + " ".join(built_in))
         inputs, local_grads = list(inputs), list(local_grads)
         require(len(inputs) > 0, f"Value.from_op({op!r}) inputs", inputs,
                 "a non-empty list of Values")
@@ -339,108 +606,49 @@ class Value:
         edges = tuple(item for pair in zip(inputs, map(float, local_grads)) for item in pair)
         return _nary_node(float(data), primitive, edges)
 
-    # ------------------------------------------------------- binary operators
+    # ------------------------------------------------------------ operators
+    # Each is one application of a primitive of the table. `+` and `*` with a Value or a
+    # float, and relu, write their rule out inline: they are most of every network's graph,
+    # and going through apply() would cost a training step about a tenth of its time. A
+    # test checks, to the bit, that every node holds what the table's rule gives.
     def __add__(self, other: Operand) -> Value:
         if type(other) is Value:
-            # d(a+b)/da = 1, d(a+b)/db = 1
             return _node(self.data + other.data, ADD, self, 1.0, other, 1.0)
-        c = _as_constant(other)
-        if c is None:
-            return NotImplemented
-        return _node(self.data + c, ADD_CONSTANT, self, 1.0, constant=c)
+        if type(other) is float:
+            return _node(self.data + other, ADD, self, 1.0, constant=other)
+        return apply(ADD, self, other)
 
-    __radd__ = __add__
+    __radd__ = __add__  # c + x is written x + c: addition commutes
 
     def __sub__(self, other: Operand) -> Value:
-        if type(other) is Value:
-            # d(a-b)/da = 1, d(a-b)/db = -1
-            return _node(self.data - other.data, SUB, self, 1.0, other, -1.0)
-        c = _as_constant(other)
-        if c is None:
-            return NotImplemented
-        return _node(self.data - c, SUB_CONSTANT, self, 1.0, constant=c)
+        return apply(SUB, self, other)
 
     def __rsub__(self, other: Number) -> Value:
-        c = _as_constant(other)
-        if c is None:
-            return NotImplemented
-        # d(c-x)/dx = -1
-        return _node(c - self.data, RSUB_CONSTANT, self, -1.0, constant=c)
+        return apply(SUB, other, self)
 
     def __mul__(self, other: Operand) -> Value:
         if type(other) is Value:
-            # d(a*b)/da = b, d(a*b)/db = a
             return _node(self.data * other.data, MUL, self, other.data, other, self.data)
-        c = _as_constant(other)
-        if c is None:
-            return NotImplemented
-        # d(c*x)/dx = c
-        return _node(self.data * c, MUL_CONSTANT, self, c, constant=c)
+        if type(other) is float:
+            return _node(self.data * other, MUL, self, other, constant=other)
+        return apply(MUL, self, other)
 
-    __rmul__ = __mul__
+    __rmul__ = __mul__  # c * x is written x * c: multiplication commutes
 
     def __truediv__(self, other: Operand) -> Value:
-        if type(other) is Value:
-            b = other.data
-            if b == 0.0:
-                raise ZeroDivisionError(f"division by zero: {self.data!r} / {b!r}")
-            if not -_INF < b < _INF:  # a / inf would be a finite 0.0 that hides the operand
-                _require_finite_operands(f"{self.data!r} / {b!r}", b)
-            # d(a/b)/da = 1/b, d(a/b)/db = -a/b²
-            out = self.data / b
-            return _node(out, DIV, self, 1.0 / b, other, -out / b)
-        c = _as_constant(other)
-        if c is None:
-            return NotImplemented
-        if c == 0.0:
-            raise ZeroDivisionError(f"division by zero: {self.data!r} / {c!r}")
-        return _node(self.data / c, DIV_CONSTANT, self, 1.0 / c, constant=c)
+        return apply(DIV, self, other)
 
     def __rtruediv__(self, other: Number) -> Value:
-        c = _as_constant(other)
-        if c is None:
-            return NotImplemented
-        x = self.data
-        if x == 0.0:
-            raise ZeroDivisionError(f"division by zero: {c!r} / {x!r}")
-        if not -_INF < x < _INF:  # c / inf would be a finite 0.0 that hides the operand
-            _require_finite_operands(f"{c!r} / {x!r}", x)
-        # d(c/x)/dx = -c/x²
-        out = c / x
-        return _node(out, RDIV_CONSTANT, self, -out / x, constant=c)
+        return apply(DIV, other, self)
 
     def __pow__(self, other: Operand) -> Value:
-        if type(other) is Value:
-            return _pow_values(self, other)
-        n = _as_constant(other)
-        if n is None:
-            return NotImplemented
-        x = self.data
-        operation = f"{x!r} ** {number_words(other)}"
-        _require_finite_operands(operation, x, n)
-        if x == 0.0 and n < 0:
-            raise ZeroDivisionError(f"{operation}: zero cannot be raised to a negative power")
-        if x < 0.0 and not n.is_integer():
-            raise ValueError(f"{operation}: a negative base needs an integer exponent")
-        out = _power(x, n, operation)
-        if x == 0.0 and 0.0 < n < 1.0:
-            raise ValueError(f"{operation}: the result is 0.0 but its derivative "
-                             f"{n!r} * 0.0 ** {n - 1.0!r} is infinite: x ** {n!r} has no "
-                             f"derivative at x = 0")
-        # d(x^n)/dx = n x^(n-1); written this way it stays exact at x = 0 for n >= 1
-        local = n * _local_power(x, n - 1.0, operation, out) if n != 0.0 else 0.0
-        return _node(out, POW_CONSTANT, self, _finite_local(local, operation, out),
-                     constant=n)
+        return apply(POW, self, other)
 
     def __rpow__(self, other: Number) -> Value:
-        c = _as_constant(other)
-        if c is None:
-            return NotImplemented
-        return _pow_values(Value(c), self, c)
+        return apply(POW, other, self)
 
     def __neg__(self) -> Value:
-        # d(-x)/dx = -1
-        return _node(-self.data, NEG, self, -1.0)
+        return apply(NEG, self)
 
     def __pos__(self) -> Value:
         return self
@@ -448,50 +656,28 @@ class Value:
     # -------------------------------------------------------- unary functions
     def exp(self) -> Value:
         """e to the power of this value."""
-        if not -_INF < self.data < _INF:  # exp(-inf) would be a finite 0.0
-            _require_finite_operands(f"exp({self.data!r})", self.data)
-        try:
-            out = math.exp(self.data)
-        except OverflowError:
-            raise OverflowError(f"exp({self.data!r}): result overflows a float") from None
-        # d(e^x)/dx = e^x
-        return _node(out, EXP, self, out)
+        return apply(EXP, self)
 
     def log(self) -> Value:
         """The natural logarithm; the input must be > 0."""
-        x = self.data
-        if not x > 0.0:
-            _require_finite_operands(f"log({x!r})", x)  # NaN is neither > 0 nor <= 0
-            raise ValueError(f"log({x!r}): input must be > 0")
-        out = math.log(x)
-        # d(ln x)/dx = 1/x
-        return _node(out, LOG, self, _finite_local(1.0 / x, f"log({x!r})", out))
+        return apply(LOG, self)
 
     def tanh(self) -> Value:
         """Hyperbolic tangent; finite for every finite input."""
-        if not -_INF < self.data < _INF:  # tanh(inf) would be a finite 1.0
-            _require_finite_operands(f"tanh({self.data!r})", self.data)
-        t = math.tanh(self.data)
-        # tanh'(z) = 1 - tanh(z)²
-        return _node(t, TANH, self, 1.0 - t * t)
+        return apply(TANH, self)
 
     def sigmoid(self) -> Value:
         """The logistic function σ(z) = 1 / (1 + e^(-z)); finite for every finite input."""
-        if not -_INF < self.data < _INF:  # σ(inf) would be a finite 1.0
-            _require_finite_operands(f"sigmoid({self.data!r})", self.data)
-        s = _sigmoid(self.data)
-        # σ'(z) = σ(z)(1 - σ(z))
-        return _node(s, SIGMOID, self, s * (1.0 - s))
+        return apply(SIGMOID, self)
 
     def relu(self) -> Value:
         """max(z, 0). Its derivative at exactly z = 0 is taken as 0, as in PyTorch and micrograd."""
         x = self.data
         if x > 0.0:
             return _node(x, RELU, self, 1.0)
-        if not -_INF < x:  # NaN or -inf, which relu would hide as 0.0
-            _require_finite_operands(f"relu({x!r})", x)
-        # ReLU'(z) = 0 for z <= 0 (the lecture writes 1 at z = 0; see the README)
-        return _node(0.0, RELU, self, 0.0)
+        if x > -_INF:  # NaN and -inf go to apply(), which refuses them by name
+            return _node(0.0, RELU, self, 0.0)
+        return apply(RELU, self)
 
     # ---------------------------------------------------------- backprop
     def _backward(self) -> None:
@@ -560,16 +746,72 @@ class Value:
 _new_value = object.__new__
 
 
+class _Left(float):
+    """A folded number that stands left of its operator (the 2 of `2 - x`); a float otherwise."""
+
+    __slots__ = ()
+
+
+def apply(primitive: Primitive, *operands: Operand) -> Value:
+    """The node of a one- or two-operand primitive at these operands, with its local derivatives.
+
+    An operand is a Value, or a plain number that is folded into the node as its
+    constant (`x * 2`, `2 - x`). Every operator and function of Value ends here,
+    so the rules for bad operands live in one place: an operand that is not a
+    real number gives NotImplemented (Python then raises its TypeError); a NaN
+    or infinite operand, an operand outside the op's domain, or a result or
+    local derivative that overflows raises an error that names the operation
+    and its numbers, and no node is made.
+    """
+    if len(operands) == 1:  # exp, log, tanh, sigmoid, relu, neg: the common case, kept short
+        (x,) = operands
+        xd = x.data
+        if not -_INF < xd < _INF:
+            _refuse(primitive, (xd,), (True,))
+        if primitive.domain:
+            _check_domain(primitive, (xd,), (True,))
+        out = primitive.forward(FLOATS, xd)
+        rule = primitive.derivative[0]
+        local = rule(FLOATS, out, xd) if type(rule) is not float else rule
+        if not (-_INF < out < _INF and -_INF < local < _INF):
+            _refuse(primitive, (xd,), (True,), out, (local,))
+        return _node(out, primitive, x, local)
+    a, b = operands
+    a_varies, b_varies = type(a) is Value, type(b) is Value
+    ad = a.data if a_varies else _as_constant(a)
+    bd = b.data if b_varies else _as_constant(b)
+    if ad is None or bd is None:
+        return NotImplemented
+    varies = (a_varies, b_varies)
+    if not (-_INF < ad < _INF and -_INF < bd < _INF):
+        _refuse(primitive, (ad, bd), varies)
+    if primitive.domain:
+        _check_domain(primitive, (ad, bd), varies)
+    out = primitive.forward(FLOATS, ad, bd)
+    rule_a, rule_b = primitive.derivative
+    local_a = local_b = 0.0
+    if a_varies:
+        local_a = rule_a(FLOATS, out, ad, bd) if type(rule_a) is not float else rule_a
+    if b_varies:
+        local_b = rule_b(FLOATS, out, ad, bd) if type(rule_b) is not float else rule_b
+    if not (-_INF < out < _INF and -_INF < local_a < _INF and -_INF < local_b < _INF):
+        _refuse(primitive, (ad, bd), varies, out, (local_a, local_b))
+    if a_varies and b_varies:
+        return _node(out, primitive, a, local_a, b, local_b)
+    if a_varies:
+        return _node(out, primitive, a, local_a, constant=bd)
+    if b_varies:
+        return _node(out, primitive, b, local_b, constant=_Left(ad))
+    raise TypeError(f"apply({primitive.name!r}): at least one operand must be a Value")
+
+
 def _node(data: float, primitive: Primitive, input_a: Value, local_a: float,
           input_b: Optional[Value] = None, local_b: float = 0.0,
           constant: Optional[float] = None) -> Value:
     """Make the result node of a one- or two-input operation: its value and its edges."""
-    if not -_INF < data < _INF:
-        edges = (input_a,) if input_b is None else (input_a, input_b)
-        operation = describe_operation(primitive, edges, constant)
-        _require_finite_operands(operation, *(v.data for v in edges),
-                                 *(() if constant is None else (constant,)))
-        raise OverflowError(f"{operation}: result is {data}, not a finite number")
+    if not -_INF < data < _INF:  # only the inline + and * get here with a bad result
+        varies, datas = _operands_of(input_a, input_b, constant)
+        _refuse(primitive, datas, varies, data)
     out = _new_value(Value)
     out.data = data
     out.grad = 0.0
@@ -585,13 +827,15 @@ def _node(data: float, primitive: Primitive, input_a: Value, local_a: float,
 
 
 def _nary_node(data: float, primitive: Primitive, edges: tuple,
-               constant: Optional[float] = None, pairs: int = 0) -> Value:
-    """Make the result node of an n-ary operation from its flat (input, local grad, ...) edges."""
+               constant: Optional[float] = None, count: int = 0) -> Value:
+    """Make the result node of an n-ary operation from its flat (input, local grad, ...) edges.
+
+    `count` is a mean's number of operands, or a dot's number of (weight, input) pairs.
+    """
     if not -_INF < data < _INF:
-        operation = describe_operation(primitive, edges[0::2], constant)
-        _require_finite_operands(operation, *(v.data for v in edges[0::2]),
-                                 *(() if constant is None else (constant,)))
-        raise OverflowError(f"{operation}: result is {data}, not a finite number")
+        datas = tuple(v.data for v in edges[0::2]) + (() if constant is None else (constant,))
+        _refuse(primitive, datas, (True,) * (len(edges) // 2) + (False,) * (constant is not None),
+                data)
     out = _new_value(Value)
     out.data = data
     out.grad = 0.0
@@ -599,20 +843,65 @@ def _nary_node(data: float, primitive: Primitive, edges: tuple,
     out._primitive = primitive
     out._constant = constant
     out._input_a = None
-    out._local_a = pairs
+    out._local_a = count
     out._input_b = None
     out._local_b = 0.0
     out._more = edges
     return out
 
 
+def _operands_of(input_a: Value, input_b: Optional[Value], constant: Optional[float]
+                 ) -> tuple[tuple[bool, ...], tuple[float, ...]]:
+    """Which operands of a one- or two-input node are Values, and the operands' numbers."""
+    if constant is None:
+        if input_b is None:
+            return (True,), (input_a.data,)
+        return (True, True), (input_a.data, input_b.data)
+    if type(constant) is _Left:
+        return (False, True), (float(constant), input_a.data)
+    return (True, False), (input_a.data, constant)
+
+
+def _check_domain(primitive: Primitive, datas: tuple[float, ...], varies: tuple[bool, ...]
+                  ) -> None:
+    for domain in primitive.domain:
+        if domain.bad(FLOATS, varies, *datas):
+            raise domain.error(domain.words(_describe(primitive, datas, varies), *datas))
+
+
+def _refuse(primitive: Primitive, datas: Sequence[float], varies: Sequence[bool],
+            result: Optional[float] = None, locals_: Sequence[float] = ()) -> None:
+    """Raise the error that explains a bad operation: a bad operand, result or derivative."""
+    operation = _describe(primitive, datas, varies)
+    for operand in datas:
+        if not -_INF < operand < _INF:
+            raise ValueError(f"{operation}: an operand is {operand!r}, not a finite number")
+    if result is not None and not -_INF < result < _INF:
+        if result != result:
+            raise OverflowError(f"{operation}: result is {result}, not a finite number")
+        raise OverflowError(f"{operation}: result overflows a float")
+    raise OverflowError(f"{operation}: the result {result!r} is finite but its local "
+                        f"derivative overflows a float, so no gradient could pass through it")
+
+
+def _describe(primitive: Primitive, datas: Sequence[float], varies: Sequence[bool]) -> str:
+    """Words for an operation that failed, e.g. `1e+308 * 10` or `exp(1000.0)`."""
+    operands = [repr(d) for d, v in zip(datas, varies) if v]
+    constant = next((d for d, v in zip(datas, varies) if not v), None)
+    if primitive.arity is None and len(operands) > 6:  # the first few and a count
+        operands = operands[:3] + [f"... {len(operands)} operands in all"]
+    return primitive.formula(operands, constant, left=bool(varies) and not varies[0])
+
+
 def describe_operation(primitive: Primitive, inputs: Sequence[Value],
                        constant: Optional[float]) -> str:
-    """Words for an operation that failed, e.g. `1e+308 * 10` or `exp(1000.0)`."""
-    operands = [repr(child.data) for child in inputs]
-    if len(operands) > 6:  # one line, however many operands: the first few and a count
-        operands = operands[:3] + [f"... {len(operands)} operands in all"]
-    return primitive.formula(operands, constant)
+    """Words for an operation on these Values (and a folded constant), e.g. `1e+308 * 10`."""
+    varies = (True,) * len(inputs) + (() if constant is None else (False,))
+    if type(constant) is _Left:
+        varies = (False, True)
+        return _describe(primitive, (float(constant), inputs[0].data), varies)
+    return _describe(primitive, tuple(v.data for v in inputs) + (
+        () if constant is None else (constant,)), varies)
 
 
 def describe_node(node: Value) -> str:
@@ -624,37 +913,6 @@ def describe_node(node: Value) -> str:
     return f"a leaf Value(data={node.data!r})"
 
 
-def _power(x: float, n: float, operation: str) -> float:
-    """x ** n as a float, with an error that names the operation when it overflows."""
-    try:
-        return x**n
-    except OverflowError:
-        raise OverflowError(f"{operation}: result overflows a float") from None
-
-
-def _local_power(x: float, n: float, operation: str, result: float) -> float:
-    """x ** n inside a derivative: an overflow is the derivative's, not the result's."""
-    try:
-        return x**n
-    except (OverflowError, ZeroDivisionError):
-        return _finite_local(_INF, operation, result)
-
-
-def _finite_local(local: float, operation: str, result: float) -> float:
-    """The local derivative if it is finite; else OverflowError saying the result was fine."""
-    if -_INF < local < _INF:
-        return local
-    raise OverflowError(f"{operation}: the result {result!r} is finite but its local "
-                        f"derivative overflows a float, so no gradient could pass through it")
-
-
-def _require_finite_operands(operation: str, *operands: float) -> None:
-    """ValueError if an operand is NaN or infinite (say, `v.data` set by hand)."""
-    for operand in operands:
-        if not -_INF < operand < _INF:
-            raise ValueError(f"{operation}: an operand is {operand!r}, not a finite number")
-
-
 def number_words(number: numbers.Real) -> str:
     """A number for an error message, short even for an int of thousands of digits."""
     if isinstance(number, numbers.Integral) and abs(number).bit_length() > 64:
@@ -663,76 +921,116 @@ def number_words(number: numbers.Real) -> str:
     return repr(number)
 
 
-def _pow_values(base: Value, exponent: Value, constant: Optional[float] = None) -> Value:
-    """base ** exponent where the exponent is a Value (or a constant base, for `2 ** x`)."""
-    a, b = base.data, exponent.data
-    operation = f"{a!r} ** {b!r}"
-    _require_finite_operands(operation, a, b)
-    if a < 0.0 or (a == 0.0 and b <= 0.0):
-        raise ValueError(
-            f"{operation}: with a Value exponent the base must be > 0 "
-            f"(d/d exponent is base**exponent * log(base))"
-        )
-    out = _power(a, b, operation)
-    # d(a^b)/db = a^b ln a, and it tends to 0 as a -> 0 for b > 0
-    d_exponent = _finite_local(out * math.log(a) if a > 0.0 else 0.0, operation, out)
-    if constant is not None:
-        return _node(out, RPOW_CONSTANT, exponent, d_exponent, constant=constant)
-    if a == 0.0 and 0.0 < b < 1.0:
-        raise ValueError(f"{operation}: the result is 0.0 but its derivative with respect to "
-                         f"the base, {b!r} * 0.0 ** {b - 1.0!r}, is infinite")
-    # d(a^b)/da = b a^(b-1)
-    d_base = b * _local_power(a, b - 1.0, operation, out) if b != 0.0 else 0.0
-    return _node(out, POW, base, _finite_local(d_base, operation, out), exponent, d_exponent)
+# ------------------------------------------------- what a node folded in, for the rules
+class Folded(NamedTuple):
+    """The numbers an n-ary node keeps besides its edges, which its rules read.
+
+    constant  what its plain-number operands add (sum, mean; dot: a number bias and the
+              number-times-number terms), or None
+    count     mean: how many operands it averages, plain numbers included
+    pairs     dot: how many (weight, input) pairs of two Values lead its inputs
+    factors   dot: the plain number each further Value operand is multiplied by (1 for a
+              Value bias)
+    """
+
+    constant: Optional[float]
+    count: int
+    pairs: int
+    factors: tuple[float, ...]
 
 
-def _sigmoid(z: float) -> float:
-    """σ(z) computed without overflow for any finite z."""
-    if z >= 0.0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)  # z < 0, so e is in (0, 1) and cannot overflow
-    return e / (1.0 + e)
+def folded(node: Value) -> Folded:
+    """The numbers an n-ary node folded in (see Folded)."""
+    primitive = node._primitive
+    if primitive is DOT:
+        pairs = int(node._local_a)
+        return Folded(node._constant, 0, pairs, node._more[4 * pairs + 1::2])
+    return Folded(node._constant, int(node._local_a), 0, ())
+
+
+def dot_pairs(node: Value) -> int:
+    """How many (w_i, x_i) pairs of two Values lead a dot node's inputs (0 for other nodes).
+
+    A dot node's inputs are those pairs first (each one's local grad is the
+    other's data), then single Values whose partner was a plain number, then a
+    Value bias.
+    """
+    return int(node._local_a) if node._primitive is DOT else 0
+
+
+def operands(node: Value, values: Sequence[Any]) -> list:
+    """A one- or two-input node's operands in order: `values` (one per input) with the folded
+    constant in its place, so that a rule can read them (`2 - x` gives [2.0, x])."""
+    constant = node._constant
+    if constant is None or node._primitive.arity is None:
+        return list(values)
+    if type(constant) is _Left:
+        return [float(constant), values[0]]
+    return [values[0], constant]
+
+
+def local_derivatives(node: Value, m: Any = None) -> tuple:
+    """∂node/∂input for each input edge, by the primitive's rule read with the math `m`.
+
+    With VALUES (the default) the derivatives are Values or plain numbers, a graph
+    that can be differentiated again; with FLOATS they are the numbers the node
+    recorded when it was made.
+    """
+    m = VALUES if m is None else m
+    primitive = node._primitive
+    inputs = node.inputs
+    args: Sequence[Any] = inputs if m is VALUES else [v.data for v in inputs]
+    out: Any = node if m is VALUES else node.data
+    if primitive.arity is None:
+        return tuple(primitive.derivative(m, out, list(args), folded(node)))
+    at = operands(node, args)
+    result = []
+    for k, rule in enumerate(primitive.derivative):
+        if len(at) == len(args) or (k == 1) == (type(node._constant) is _Left):
+            result.append(rule(m, out, *at) if callable(rule) else rule)
+    return tuple(result)
 
 
 # ------------------------------------------------------------ n-ary operations
 def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mirrors torch.sum
-    """One node adding many operands: one edge (local grad 1) per Value operand."""
-    total = 0.0
-    constant = 0.0
+    """One node adding many operands: one edge (local grad 1) per Value operand.
+
+    The plain numbers among the operands are added into the node's constant,
+    so `sum([x, y, 3])` is x + y + 3 (op `sum+3`).
+    """
     edges: list = []
+    constants: list = []
     for v in values:
         if type(v) is Value:
-            total += v.data
             edges += (v, 1.0)
         else:
-            c = _as_constant(v)
-            if c is None:
-                raise TypeError(f"sum() takes Values and numbers, got {type(v).__name__}: {v!r}")
-            constant += c
-    if constant:
-        return _nary_node(total + constant, SUM_CONSTANT, tuple(edges), constant)
-    return _nary_node(total, SUM, tuple(edges))
+            constants.append(_checked_constant(v, "sum"))
+    constant = sum_of(constants) if constants else None
+    total = SUM.forward(FLOATS, [v.data for v in edges[0::2]], Folded(constant, 0, 0, ()))
+    return _nary_node(total, SUM, tuple(edges), constant or None)
 
 
 def mean(values: Sequence[Operand]) -> Value:
-    """One node averaging many operands: local grad 1/n on each Value operand."""
+    """One node averaging many operands: local grad 1/n on each Value operand.
+
+    The plain numbers among the operands are added into the node's constant
+    (it still divides by all n operands).
+    """
     values = list(values)
     if not values:
         raise ValueError("mean() of an empty sequence: give at least one value")
     n = len(values)
     share = 1.0 / n
-    total = 0.0
     edges: list = []
+    constants: list = []
     for v in values:
         if type(v) is Value:
-            total += v.data
             edges += (v, share)
         else:
-            c = _as_constant(v)
-            if c is None:
-                raise TypeError(f"mean() takes Values and numbers, got {type(v).__name__}: {v!r}")
-            total += c
-    return _nary_node(total / n, MEAN, tuple(edges))
+            constants.append(_checked_constant(v, "mean"))
+    constant = sum_of(constants) if constants else None
+    total = MEAN.forward(FLOATS, [v.data for v in edges[0::2]], Folded(constant, n, 0, ()))
+    return _nary_node(total, MEAN, tuple(edges), constant, n)
 
 
 def dot(weights: Sequence[Operand], inputs: Sequence[Operand],
@@ -744,7 +1042,8 @@ def dot(weights: Sequence[Operand], inputs: Sequence[Operand],
                          f"they must have the same length")
     # A neuron's two cases get a fast path: Value weights times all-Value inputs (a hidden
     # layer) or all-number inputs (the first layer). Slice assignment lays out the edges
-    # (w_i, x_i, x_i, w_i, ...) without a Python-level step per edge.
+    # (w_i, x_i, x_i, w_i, ...) without a Python-level step per edge; the sum is the
+    # rule's (_dot_forward), left to right, and a test checks the two agree.
     if _all_values(weights):
         wd = [w.data for w in weights]
         if _all_values(inputs):
@@ -754,43 +1053,51 @@ def dot(weights: Sequence[Operand], inputs: Sequence[Operand],
             edges[1::4] = xd
             edges[2::4] = inputs  # d(w·x)/dx_i = w_i
             edges[3::4] = wd
-            return _finish_dot(builtins.sum(map(operator.mul, wd, xd)), edges, bias, n)
+            return _finish_dot(builtins.sum(map(operator.mul, wd, xd)), edges, bias, n, None)
         if not any(type(x) is Value for x in inputs):
             xd = [x if type(x) is float else _checked_constant(x, "dot") for x in inputs]
             edges = [None] * (2 * n)
             edges[0::2] = weights
             edges[1::2] = xd
-            return _finish_dot(builtins.sum(map(operator.mul, wd, xd)), edges, bias, 0)
+            return _finish_dot(builtins.sum(map(operator.mul, wd, xd)), edges, bias, 0, None)
     # Any mix of Values and numbers: one edge per Value operand. The products of two
-    # Values come first, as (w_i, x_i) pairs, so their derivative rule finds each partner.
-    total = 0.0
+    # Values come first, as (w_i, x_i) pairs, so their derivative rule finds each partner;
+    # the products of two numbers are added into the node's constant.
     pairs: list = []
     singles: list = []
+    constants: list = []
     for w, x in zip(weights, inputs):
         w_is_value = type(w) is Value
         x_is_value = type(x) is Value
         wd = w.data if w_is_value else _checked_constant(w, "dot")
         xd = x.data if x_is_value else _checked_constant(x, "dot")
-        total += wd * xd
         if w_is_value and x_is_value:
             pairs += (w, xd, x, wd)
         elif w_is_value:
             singles += (w, xd)
         elif x_is_value:
             singles += (x, wd)
-    return _finish_dot(total, pairs + singles, bias, len(pairs) // 4)
+        else:
+            constants.append(wd * xd)
+    constant = sum_of(constants) if constants else None
+    edges = pairs + singles
+    shape = Folded(None, 0, len(pairs) // 4, tuple(singles[1::2]))
+    total = _dot_forward(FLOATS, [v.data for v in edges[0::2]], shape)
+    return _finish_dot(total, edges, bias, len(pairs) // 4, constant)
 
 
-def _finish_dot(total: float, edges: list, bias: Optional[Operand], pairs: int) -> Value:
+def _finish_dot(total: float, edges: list, bias: Optional[Operand], pairs: int,
+                constant: Optional[float]) -> Value:
     """Add the bias (an edge with local grad 1 when it is a Value) and make the dot node."""
-    constant = None
     if bias is not None:
         if type(bias) is Value:
             total += bias.data
             edges += (bias, 1.0)
         else:
-            constant = _checked_constant(bias, "dot")
-            total += constant
+            c = _checked_constant(bias, "dot")
+            constant = c if constant is None else constant + c
+    if constant is not None:
+        total += constant
     return _nary_node(total, DOT, tuple(edges), constant, pairs)
 
 

@@ -20,7 +20,14 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple, Union
 
-from tinygrad_edu.engine import BINARY_OPERATORS, FUNCTIONS, Value, number_words
+from tinygrad_edu.engine import (
+    BINARY_OPERATORS,
+    FUNCTIONS,
+    Value,
+    apply,
+    find_primitive,
+    number_words,
+)
 
 # Python's syntax for each of the engine's binary operators, and what the symbol does, for
 # Values and plain numbers alike (tinygrad_edu.testing uses it too).
@@ -302,14 +309,20 @@ def _run(steps: Tuple[Step, ...], variables: Dict[str, Union[float, Value]]) -> 
         elif kind == "call":
             operand = stack.pop()
             if isinstance(operand, Value):
-                stack.append(getattr(operand, argument)())
+                stack.append(_call(argument, operand))
             else:
                 # A function of constants folds to a constant, with the engine's checks.
-                stack.append(getattr(Value(operand), argument)().data)
+                stack.append(_call(argument, Value(operand)).data)
         else:
             right, left = stack.pop(), stack.pop()
             stack.append(_binary(argument, left, right))
     return stack.pop()
+
+
+def _call(function: str, operand: Value) -> Value:
+    """The Value method of that name, or the table's primitive for an op without one."""
+    method = getattr(operand, function, None)
+    return method() if method is not None else apply(find_primitive(function), operand)
 
 
 def _binary(symbol: str, left: Union[float, Value], right: Union[float, Value]):

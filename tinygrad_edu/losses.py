@@ -10,7 +10,7 @@ logit never takes the log of a number that rounded to 0.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Sequence, Union
 
 from tinygrad_edu import engine
 from tinygrad_edu.checks import class_index, real_number
@@ -45,16 +45,22 @@ def _log_probability(q: Value, name: str, y: float) -> Value:
     return q.log()
 
 
-def binary_cross_entropy_with_logits(z: Value, y: float) -> Value:
+def binary_cross_entropy_with_logits(z: Value, y: Union[float, Value]) -> Value:
     """BCE of σ(z) against y, computed from the logit z; finite for any z, and dL/dz = σ(z) - y.
 
     The loss equals max(z, 0) - z*y + log(1 + e^(-|z|)). The log's argument is
     between 1 and 2, so it never rounds to log(0) or overflows, however large
-    |z| is. The two branches are the same formula with the sign of z known:
+    |z| is. For a number y the two branches are the same formula with the sign
+    of z known, which draws as a short graph:
     z > 0:  L = z(1 - y) + log(1 + e^(-z)),  dL/dz = (1 - y) - (1 - σ(z)) = σ(z) - y
     z <= 0: L = -z*y     + log(1 + e^z),     dL/dz = -y + σ(z)
     (z = 0 takes the second branch; the gradient there is σ(0) - y = 0.5 - y.)
+    A Value y (a label fed into a traced program) gets one graph for every z,
+    without a branch: max(z, 0) = relu(z) and -|z| = z - 2 relu(z).
     """
+    if type(y) is Value:
+        positive = z.relu()
+        return positive - z * y + (1.0 + (z - 2.0 * positive).exp()).log()
     y = _check_probability_target(y, "binary_cross_entropy_with_logits")
     if z.data > 0.0:
         return z * (1.0 - y) + (1.0 + (-z).exp()).log()
@@ -90,16 +96,31 @@ def _log_sum_exp(shifted: Sequence[Value]) -> Value:
     return engine.sum([s.exp() for s in shifted]).log()
 
 
-def cross_entropy(logits: Sequence[Value], target_index: int) -> Value:
+def cross_entropy(logits: Sequence[Value],
+                  target_index: Union[int, Sequence[Union[float, Value]]]) -> Value:
     """L = -log softmax(z)_c = log Σ_j e^(z_j) - z_c for the correct class c.
 
     Its gradient with respect to the logits is softmax(z) - onehot(c). It is one
     compact subgraph: the logits shifted by their max, their exps, one sum node,
     one log, and one subtraction.
+
+    The target may also be a one-hot list (of Values fed into a traced program,
+    or numbers): L = log Σ_j e^(z_j - m) - Σ_j onehot_j (z_j - m), with the max m
+    built from relus (m ← m + relu(z_j - m)), so the graph is the same for every
+    value of the logits.
     """
     classes = len(logits)
     if classes == 0:
         raise ValueError("cross_entropy() needs at least one logit")
+    if isinstance(target_index, (list, tuple)):
+        if len(target_index) != classes:
+            raise ValueError(f"cross_entropy: a one-hot target needs one entry per logit "
+                             f"({classes}), got {len(target_index)}")
+        largest = logits[0]
+        for z in logits[1:]:
+            largest = largest + (z - largest).relu()
+        shifted = [z - largest for z in logits]
+        return _log_sum_exp(shifted) - engine.dot(target_index, shifted)
     target_index = class_index(target_index, "cross_entropy: target_index", classes)
     shifted = _shifted_by_max(logits)
     log_total = _log_sum_exp(shifted)
@@ -107,13 +128,15 @@ def cross_entropy(logits: Sequence[Value], target_index: int) -> Value:
     return log_total - shifted[target_index]
 
 
-def mse(pred: Value, target: float) -> Value:
+def mse(pred: Value, target: Union[float, Value]) -> Value:
     """Squared error (pred - target)² of one example; mean_loss over a batch makes it the MSE."""
     return (pred - target) ** 2
 
 
-def hinge(score: Value, y: int) -> Value:
+def hinge(score: Value, y: Union[int, Value]) -> Value:
     """micrograd's max-margin loss max(0, 1 - y * score) for a label y of -1 or +1."""
+    if type(y) is Value:  # a label fed into a traced program: -1 or +1 at every call
+        return (1.0 - y * score).relu()
     if isinstance(y, bool) or y not in (-1, 1):
         raise ValueError(f"hinge: label y = {y!r} must be -1 or +1 "
                          f"(turn 0/1 labels into -1/+1 with 2*y - 1)")

@@ -18,14 +18,22 @@ import numbers
 import random
 from typing import Callable, Optional, Sequence, Union
 
+from tinygrad_edu import engine
 from tinygrad_edu.checks import class_index, require, require_type, whole_number
 from tinygrad_edu.engine import Value, dot
 
-# The activation g of a neuron, applied to z = w·x + b. "linear" means none: g(z) = z.
+
+def _activation(primitive: engine.Primitive) -> Callable[[Value], Value]:
+    """The function a neuron applies: the Value method of that name, else the primitive."""
+    method = getattr(Value, primitive.name, None)
+    return method if method is not None else (lambda z: engine.apply(primitive, z))
+
+
+# The activation g of a neuron, applied to z = w·x + b: the primitives of the engine's table
+# marked as activations, the default (relu) first, and "linear" for none: g(z) = z.
 ACTIVATIONS: dict[str, Optional[Callable[[Value], Value]]] = {
-    "relu": Value.relu,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
+    **{p.name: _activation(p) for p in sorted(
+        (p for p in engine.PRIMITIVES if p.activation), key=lambda p: p is not engine.RELU)},
     "linear": None,
 }
 

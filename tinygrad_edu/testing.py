@@ -46,9 +46,9 @@ from tinygrad_edu.expr import APPLY_BINARY
 from tinygrad_edu.gradient_check import GradcheckError, gradcheck
 
 # Every op expressions() can draw: each name of the engine's table of primitives.
-OPS = tuple(dict.fromkeys(primitive.name for primitive in engine.PRIMITIVES))
+OPS = engine.PrimitiveNames(lambda primitive: True)
 BINARY = engine.BINARY_OPERATORS
-UNARY = (engine.NEG.name, *engine.FUNCTIONS)
+UNARY = engine.PrimitiveNames(lambda primitive: primitive.arity == 1)  # neg and the functions
 
 # How far an op's argument stays from a domain edge or kink at the drawn inputs. A finite
 # difference moves an input by 1e-6, so even an argument 10^4 times as sensitive as its
@@ -258,7 +258,10 @@ def _apply(op: Op, args: Sequence[Any]) -> Any:
         return op(*args)
     if op in UNARY:
         (a,) = args
-        return -a if op == "neg" else getattr(a, op)()
+        if op == "neg":
+            return -a
+        method = getattr(a, op, None)  # an op of the table without a Value method: apply it
+        return method() if method is not None else engine.apply(engine.find_primitive(op), a)
     if op in BINARY:
         return APPLY_BINARY[op](*args)
     # The n-ary ops are one node each in the engine; another engine gets the same sum.

@@ -21,10 +21,10 @@ import math
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 from tinygrad_edu import engine
-from tinygrad_edu.checks import whole_number
+from tinygrad_edu.checks import points_and_labels, whole_number
 from tinygrad_edu.engine import Value
 from tinygrad_edu.losses import (
     binary_cross_entropy_with_logits,
@@ -38,13 +38,6 @@ from tinygrad_edu.optim import Optimizer
 from tinygrad_edu.progress import progress_bar
 from tinygrad_edu.snapshots import Recorder, Recording
 
-# What each loss name means for a model whose last layer gives logits:
-#   bce    one logit z, loss BCE(σ(z), y), predicts 1 when z > 0
-#   ce     one logit per class, loss cross-entropy of softmax(z), predicts the largest
-#   hinge  one score z, micrograd's max-margin loss with y mapped to -1/+1
-#   mse    one logit z, squared error between σ(z) and y
-LOSSES = ("bce", "ce", "hinge", "mse")
-
 # The largest |dL/dz - expected| the σ(z) − y check accepts: float rounding is ~1e-16.
 TOLERANCE = 1e-9
 
@@ -53,18 +46,49 @@ TOLERANCE = 1e-9
 CHUNK_SIZE = 1000
 
 
+Output = Union[Value, list[Value]]  # a model's output: one logit, or one per class
+
+
+# ------------------------------------------------------------ the losses
+@dataclass(frozen=True)
+class Loss:
+    """One loss of fit(), of the compiled step and of the command line, described once.
+
+    name       how fit(loss=...) and `--loss` call it
+    summary    what it is, for a model whose last layer gives logits
+    per_class  True: the model gives one logit per class (ce); else one logit, classes 0 and 1
+    of_label   one example's loss from the model's output and the class label (eager)
+    of_target  the same loss from a target fed as Values, with no branch on values, so
+               one recording serves every batch (`trace`)
+    target     (label, classes) -> the numbers fed as that target: y, 2y − 1, a one-hot row
+    check      the check of backprop at the output the lecture proves for this loss, or None
+    """
+
+    name: str
+    summary: str
+    per_class: bool
+    of_label: Callable[[Any, int], Value]
+    of_target: Callable[[Any, Any], Value]
+    target: Callable[[int, int], Any]
+    check: Optional[Callable[..., OutputGradientCheck]] = None
+
+
+def _one_hot(label: int, classes: int) -> list[float]:
+    return [1.0 if c == label else 0.0 for c in range(classes)]
+
+
 # ------------------------------------------------------------ per example
-def example_loss(output: Union[Value, list[Value]], target: int, loss: str) -> Value:
+def _loss(loss: str) -> Loss:
+    """The Loss of that name; ValueError listing the names for any other."""
+    found = LOSSES.get(loss) if isinstance(loss, str) else None
+    if found is None:
+        raise ValueError(f"unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}")
+    return found
+
+
+def example_loss(output: Output, target: int, loss: str) -> Value:
     """The loss of one example, given the model's output (logit or logits) and its class."""
-    if loss == "bce":
-        return binary_cross_entropy_with_logits(output, target)
-    if loss == "ce":
-        return cross_entropy(output, target)
-    if loss == "hinge":
-        return hinge(output, 2 * target - 1)
-    if loss == "mse":
-        return mse(output.sigmoid(), target)
-    raise ValueError(f"unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}")
+    return _loss(loss).of_label(output, target)
 
 
 def _sigmoid(z: float) -> float:
@@ -138,13 +162,30 @@ class History:
 
 def _check_labels(y: Sequence[int], loss: str) -> None:
     """Raise ValueError if the labels do not suit the loss (the 1-logit losses need 0/1)."""
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}")
-    if loss != "ce":
+    if not _loss(loss).per_class:
         other = next((t for t in y if t not in (0, 1)), None)
         if other is not None:
             raise ValueError(f"loss {loss!r} is for two classes labelled 0 and 1, but a label "
                              f"is {other!r}; use loss 'ce' for more classes")
+
+
+def _check_outputs(model: Module, x: Sequence[float], y: Sequence[int], loss: str) -> None:
+    """Raise ValueError unless the model gives what the loss reads, asked about one point:
+    one logit per class for ce, a single logit Value for the others."""
+    output = model(x)
+    count = 1 if isinstance(output, Value) else len(output)
+    outputs = f"{count} output{'s' * (count != 1)}"
+    if _loss(loss).per_class:
+        classes = max(2, max(y) + 1)
+        if count < classes:
+            raise ValueError(f"loss 'ce' needs one model output per class, got a model with "
+                             f"{outputs} for {classes} classes; give its last layer {classes} "
+                             f"units, as MLP({len(x)}, [16, {classes}]), or use loss 'bce' "
+                             f"for two classes with one output")
+    elif not isinstance(output, Value):
+        raise ValueError(f"loss {loss!r} needs a model whose output is one logit Value, got a "
+                         f"list of {outputs}; give its last layer 1 unit, as "
+                         f"MLP({len(x)}, [16, 1]), or use loss 'ce' for one output per class")
 
 
 def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer: Optimizer,
@@ -175,9 +216,8 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer
     for `viz.film`; record=k keeps every k-th step (see tinygrad_edu.snapshots).
     """
     _check_labels(y, loss)
-    if len(X) != len(y) or not X:
-        raise ValueError(f"X and y must be non-empty and of the same length, "
-                         f"got {len(X)} points and {len(y)} labels")
+    points_and_labels(X, y)
+    _check_outputs(model, X[0], y, loss)
     steps = whole_number(steps, "steps", 0)
     batch_size = whole_number(batch_size, "batch_size (0 = all examples)", 0)
     rng = random.Random(seed)
@@ -236,20 +276,7 @@ def traceable_loss(output: Union[Value, list[Value]], target: Union[Value, list[
       ce   log Σ_j e^(z_j - m) - Σ_j onehot_j (z_j - m), with m = max(z) built from
            relus (m ← m + relu(z_j - m)): the shift cancels, and no exp overflows
     """
-    if loss == "bce":
-        positive = output.relu()
-        return positive - output * target + (1.0 + (output - 2.0 * positive).exp()).log()
-    if loss == "ce":
-        largest = output[0]
-        for z in output[1:]:
-            largest = largest + (z - largest).relu()
-        shifted = [z - largest for z in output]
-        return engine.sum([s.exp() for s in shifted]).log() - engine.dot(target, shifted)
-    if loss == "hinge":
-        return (1.0 - target * output).relu()
-    if loss == "mse":
-        return (output.sigmoid() - target) ** 2
-    raise ValueError(f"unknown loss {loss!r}; choose one of: {', '.join(LOSSES)}")
+    return _loss(loss).of_target(output, target)
 
 
 def compile_backend(compile: Union[bool, str]) -> str:  # noqa: A002
@@ -269,11 +296,11 @@ class _CompiledStep:
     def __init__(self, model: Module, loss: str, size: int, features: int, backend: str) -> None:
         from tinygrad_edu.tracing import trace  # a layer above the engine, loaded when used
 
-        self.loss = loss
+        self.loss = _loss(loss)
         self.inputs = [[Value(0.0, label=f"x{n}.{i}") for i in range(features)]
                        for n in range(size)]
-        self.classes = None
-        if loss == "ce":
+        self.classes = 2
+        if self.loss.per_class:
             outputs = model(self.inputs[0])
             self.classes = len(outputs) if isinstance(outputs, list) else 1
             self.targets: list = [[Value(0.0, label=f"y{n}.{c}") for c in range(self.classes)]
@@ -283,18 +310,14 @@ class _CompiledStep:
 
         def one_step() -> tuple[Value, list]:
             outputs = [model(x) for x in self.inputs]
-            total = engine.mean([traceable_loss(out, t, loss)
+            total = engine.mean([self.loss.of_target(out, t)
                                  for out, t in zip(outputs, self.targets)])
             return total, outputs
 
         self.program = trace(one_step, backend=backend)
 
     def _target_data(self, labels: Sequence[int]) -> list:
-        if self.loss == "ce":
-            return [[1.0 if c == label else 0.0 for c in range(self.classes)] for label in labels]
-        if self.loss == "hinge":
-            return [2.0 * label - 1.0 for label in labels]
-        return [float(label) for label in labels]
+        return [self.loss.target(label, self.classes) for label in labels]
 
     def step(self, X: Sequence[Sequence[float]], labels: Sequence[int], optimizer: Optimizer,
              check: bool = False) -> tuple[float, float]:
@@ -306,7 +329,7 @@ class _CompiledStep:
         optimizer.zero_grad()
         value, outputs = self.program()
         optimizer.step()
-        if self.loss == "ce":
+        if self.loss.per_class:
             predicted = [scores.index(max(scores)) for scores in outputs]
         else:
             predicted = [1 if z > 0.0 else 0 for z in outputs]
@@ -408,14 +431,30 @@ def check_softmax_ce_gradient(model: Module, X: Sequence[Sequence[float]],
 def check_output_gradient(model: Module, X: Sequence[Sequence[float]], y: Sequence[int],
                           loss: str) -> Optional[OutputGradientCheck]:
     """The check that fits the loss: σ(z) − y for 'bce', softmax − onehot for 'ce', else None."""
-    if loss == "bce":
-        return check_sigmoid_bce_gradient(model, X, y)
-    if loss == "ce":
-        return check_softmax_ce_gradient(model, X, y)
-    return None
+    check = _loss(loss).check
+    return None if check is None else check(model, X, y)
 
 
-__all__ = ["CHUNK_SIZE", "LOSSES", "TOLERANCE", "History", "OutputGradientCheck",
+# The losses fit() and `tinygrad-edu train --loss` know, for a model whose last layer gives
+# logits; each predicts 1 when its one logit is > 0, or the class of the largest logit.
+LOSSES: dict[str, Loss] = {loss.name: loss for loss in (
+    Loss("bce", "one logit z, binary cross-entropy of σ(z) and y", False,
+         of_label=binary_cross_entropy_with_logits, of_target=binary_cross_entropy_with_logits,
+         target=lambda label, classes: float(label), check=check_sigmoid_bce_gradient),
+    Loss("ce", "one logit per class, cross-entropy of softmax(z)", True,
+         of_label=cross_entropy, of_target=cross_entropy, target=_one_hot,
+         check=check_softmax_ce_gradient),
+    Loss("hinge", "one score z, micrograd's max-margin loss with y as -1/+1", False,
+         of_label=lambda z, label: hinge(z, 2 * label - 1), of_target=hinge,
+         target=lambda label, classes: 2.0 * label - 1.0),
+    Loss("mse", "one logit z, squared error between σ(z) and y", False,
+         of_label=lambda z, label: mse(z.sigmoid(), label),
+         of_target=lambda z, target: mse(z.sigmoid(), target),
+         target=lambda label, classes: float(label)),
+)}
+
+
+__all__ = ["CHUNK_SIZE", "LOSSES", "TOLERANCE", "History", "Loss", "OutputGradientCheck",
            "OutputGradientError",
            "check_output_gradient", "check_sigmoid_bce_gradient", "check_softmax_ce_gradient",
            "compile_backend", "evaluate", "example_loss", "fit", "predict", "probabilities",

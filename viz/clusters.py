@@ -10,13 +10,12 @@ of 16 neurons stays readable.
 from __future__ import annotations
 
 from tinygrad_edu.engine import Value
-from tinygrad_edu.nn import ACTIVATIONS
 from tinygrad_edu.viz.labels import escape_label
 
 
 def _is_activation(node: Value) -> bool:
-    """True for a neuron's activation g in y = g(w·x + b): relu, tanh, sigmoid."""
-    return node.primitive is not None and ACTIVATIONS.get(node.primitive.name) is not None
+    """True for a neuron's activation g in y = g(w·x + b): the engine's table marks them."""
+    return node.primitive is not None and node.primitive.activation
 
 
 def module_paths(order: list[Value], roles: dict[Value, str]) -> dict[Value, str]:

@@ -34,7 +34,7 @@ import random
 from typing import Any, Optional, Sequence
 
 from tinygrad_edu.checks import require, require_type, whole_number
-from tinygrad_edu.engine import DOT, Value, dot_pairs, topological_order
+from tinygrad_edu.engine import Value, folded, topological_order
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.snapshots import Snapshot, evaluate_grid
 from tinygrad_edu.train import History, traceable_loss
@@ -437,17 +437,17 @@ class _ExampleGraph:
 
 
 def _operation(node: Value, position: dict) -> dict:
-    """A tape entry for an operation: its primitive, constant, inputs and (dot) factors."""
-    primitive = node.primitive
-    entry = {"op": primitive.name, "side": primitive.constant, "c": node.constant,
+    """A tape entry for an operation: its primitive, its folded numbers and its inputs.
+
+    A one- or two-operand op may have folded a plain number (`x * 2`, `2 - x`: "c", and
+    "left" when it stands on the left); sum, mean and dot keep what engine.folded says:
+    the constant they add, mean's count, and dot's (w, x) pairs and single factors.
+    """
+    entry = {"op": node.primitive.name, "c": node.constant, "left": node.constant_left,
              "in": [position[operand] for operand in node.inputs]}
-    if primitive is DOT:
-        # The inputs start with `pairs` (w_i, x_i) pairs of Values; each input after them was
-        # multiplied by a plain number (its local grad), 1 for a Value bias.
-        pairs = dot_pairs(node)
-        entry["pairs"] = pairs
-        entry["numbers"] = [None if k < 2 * pairs else local
-                            for k, local in enumerate(node.local_grads)]
+    if node.primitive.arity is None:
+        numbers = folded(node)
+        entry.update(count=numbers.count, pairs=numbers.pairs, factors=list(numbers.factors))
     return entry
 
 

@@ -18,6 +18,7 @@ from typing import Callable, Optional, Sequence, Union
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
+from tinygrad_edu.checks import numbers_each, points_and_labels, whole_number
 from tinygrad_edu.engine import Value
 from tinygrad_edu.train import probabilities as output_probabilities
 from tinygrad_edu.viz.renderer import write_all_atomically
@@ -90,6 +91,13 @@ def plot_decision_boundary(model: Classifier, X: Sequence[Sequence[float]],
     `resolution` x `resolution` grid around the data. Returns the Figure
     (Jupyter shows it); `path` saves it too (a path or a list of them).
     """
+    points_and_labels(X, y)
+    for index, point in enumerate(X):
+        if len(point) != 2:
+            raise ValueError(f"X[{index}] must be a point [x1, x2], got {point!r}")
+    for index, label in enumerate(y):
+        whole_number(label, f"y[{index}] (a class label)", 0)
+    resolution = whole_number(resolution, "resolution (grid points along each axis)", 2)
     probabilities = _class_probabilities(model)
     x1s = [point[0] for point in X]
     x2s = [point[1] for point in X]
@@ -132,6 +140,12 @@ def plot_loss_curve(losses: Sequence[float], accuracies: Optional[Sequence[float
     """
     if not losses:
         raise ValueError("plot_loss_curve() needs at least one step's loss")
+    losses = numbers_each(losses, "losses")
+    if accuracies is not None:
+        accuracies = numbers_each(accuracies, "accuracies")
+        if len(accuracies) != len(losses):
+            raise ValueError(f"accuracies must be one per step, as many as the losses "
+                             f"({len(losses)}), got {len(accuracies)}")
     steps = range(1, len(losses) + 1)
     figure = InlineFigure(figsize=(9, 3.6) if accuracies is not None else (5.5, 3.6))
     if accuracies is None:

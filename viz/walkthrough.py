@@ -215,7 +215,7 @@ def formula(node: Value, operands: list[str]) -> str:
     """
     if len(operands) > MAX_OPERANDS_SHOWN:
         operands = operands[:MAX_OPERANDS_SHOWN - 1] + ["…", operands[-1]]
-    text = node.primitive.formula(operands, node.constant)
+    text = node.primitive.formula(operands, node.constant, node.constant_left)
     if node.primitive is DOT:
         text += ": Σ weight × input (+ bias)"
     return text

@@ -6,7 +6,8 @@ A thin layer over `tinygrad_edu.train` (`fit`, `evaluate`, the output-gradient
 check), `tinygrad_edu.data` and the plots of `tinygrad_edu.viz.plots`. Exit
 code 0 on success, 1 when the σ(z) − y check fails or the numbers overflow
 (too large a learning rate or data), 2 for bad options, 130 when Ctrl-C
-stopped training (what was learned is still written).
+stopped training (what was learned is still written). The progress bar is
+drawn only when stderr is a terminal: a log file or a pipe gets plain lines.
 
 Nothing is written until everything is ready: the --out folder is checked
 before training, the plots and summary are drawn in memory, and then all the
@@ -30,7 +31,7 @@ from pathlib import Path
 
 from tinygrad_edu import data
 from tinygrad_edu.cli.arguments import UsageError
-from tinygrad_edu.nn import MLP, Module
+from tinygrad_edu.nn import ACTIVATIONS, MLP, Module
 from tinygrad_edu.optim import SGD, Adam, Optimizer
 from tinygrad_edu.tracing import TraceMismatch
 from tinygrad_edu.train import (
@@ -69,11 +70,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hidden", default="16,16", metavar="SIZES",
                         help="hidden layer sizes, comma-separated; 'none' for no hidden layer "
                              "(logistic regression) (default: 16,16)")
-    parser.add_argument("--activation", choices=("relu", "tanh", "sigmoid"), default="relu",
+    parser.add_argument("--activation", choices=[name for name in ACTIVATIONS if name != "linear"],
+                        default="relu",
                         help="activation of the hidden layers (default: relu)")
     parser.add_argument("--loss", choices=LOSSES, default="bce",
-                        help="bce: sigmoid output + binary cross-entropy (2 classes); "
-                             "ce: softmax + cross-entropy; hinge; mse (default: bce)")
+                        help="; ".join(f"{loss.name}: {loss.summary}" for loss in LOSSES.values())
+                        + " (default: bce)")
     parser.add_argument("--optimizer", choices=("sgd", "adam"), default="adam",
                         help="default: adam")
     parser.add_argument("--lr", type=float, default=0.05, metavar="RATE",
@@ -113,7 +115,7 @@ def _load_data(args: argparse.Namespace) -> tuple[list[list[float]], list[int], 
     """The data the arguments ask for, and a name for it."""
     if args.data is not None:
         try:
-            X, y = data.load_csv(args.data, classes=None if args.loss == "ce" else 2)
+            X, y = data.load_csv(args.data, classes=None if LOSSES[args.loss].per_class else 2)
         except OSError as problem:
             raise ValueError(f"--data {args.data}: cannot read it: "
                              f"{problem.strerror or problem}") from None
@@ -139,7 +141,7 @@ def _load_data(args: argparse.Namespace) -> tuple[list[list[float]], list[int], 
 
 def _build(args: argparse.Namespace, classes: int, examples: int) -> tuple[MLP, Optimizer]:
     """The model and optimizer the arguments ask for."""
-    if args.loss != "ce" and classes != 2:
+    if not LOSSES[args.loss].per_class and classes != 2:
         raise ValueError(f"--loss {args.loss} is for two classes, but the data has {classes}; "
                          f"use --loss ce")
     if args.steps < 0:
@@ -152,7 +154,7 @@ def _build(args: argparse.Namespace, classes: int, examples: int) -> tuple[MLP, 
         raise ValueError(f"--batch-size {args.batch_size}: a step on all {examples} points "
                          f"would hold the graph of every one in memory; give a batch size "
                          f"up to {MAX_FULL_BATCH}, e.g. --batch-size 32")
-    outputs = classes if args.loss == "ce" else 1
+    outputs = classes if LOSSES[args.loss].per_class else 1
     sizes = [2, *parse_hidden(args.hidden), outputs]
     count = sum((nin + 1) * nout for nin, nout in zip(sizes, sizes[1:]))
     if count > MAX_PARAMETERS:
@@ -207,7 +209,8 @@ def _train_and_write(args: argparse.Namespace, model: MLP, optimizer: Optimizer,
         phase = "while training"
         compile_as = True if args.compile == "auto" else (args.compile or False)
         history = fit(model, X, y, optimizer, loss=args.loss, steps=args.steps,
-                      batch_size=args.batch_size, seed=args.seed, progress=True,
+                      batch_size=args.batch_size, seed=args.seed,
+                      # progress=None: a bar in a terminal, none into a file or a pipe
                       callback=lambda step, loss, accuracy: steps_done.__setitem__(0, step + 1),
                       compile=compile_as, record=args.film is not None)
         if history.interrupted:

@@ -428,19 +428,21 @@ function stableSigmoid(z) {
   const e = Math.exp(z);
   return e / (1 + e);
 }
+// e: the tape entry (e.c a folded number, on the left where e.left), v: the Value operands.
 const PRIMITIVES = {
-  "+": (e, v) => e.in.length === 2 ? [v[0] + v[1], [1, 1]] : [v[0] + e.c, [1]],
-  "-": (e, v) => e.in.length === 2 ? [v[0] - v[1], [1, -1]]
-    : e.side === "left" ? [e.c - v[0], [-1]] : [v[0] - e.c, [1]],
-  "*": (e, v) => e.in.length === 2 ? [v[0] * v[1], [v[1], v[0]]] : [v[0] * e.c, [e.c]],
-  "/": (e, v) => e.in.length === 2 ? [v[0] / v[1], [1 / v[1], -(v[0] / v[1]) / v[1]]]
-    : e.side === "left" ? [e.c / v[0], [-(e.c / v[0]) / v[0]]] : [v[0] / e.c, [1 / e.c]],
+  "+": (e, v) => e.c === null ? [v[0] + v[1], [1, 1]] : [e.left ? e.c + v[0] : v[0] + e.c, [1]],
+  "-": (e, v) => e.c === null ? [v[0] - v[1], [1, -1]]
+    : e.left ? [e.c - v[0], [-1]] : [v[0] - e.c, [1]],
+  "*": (e, v) => e.c === null ? [v[0] * v[1], [v[1], v[0]]]
+    : [e.left ? e.c * v[0] : v[0] * e.c, [e.c]],
+  "/": (e, v) => e.c === null ? [v[0] / v[1], [1 / v[1], -(v[0] / v[1]) / v[1]]]
+    : e.left ? [e.c / v[0], [-(e.c / v[0]) / v[0]]] : [v[0] / e.c, [1 / e.c]],
   "**": (e, v) => {
-    if (e.in.length === 2) {
+    if (e.c === null) {
       const out = v[0] ** v[1];
       return [out, [v[1] * v[0] ** (v[1] - 1), out * Math.log(v[0])]];
     }
-    if (e.side === "left") { const out = e.c ** v[0]; return [out, [e.c > 0 ? out * Math.log(e.c) : 0]]; }
+    if (e.left) { const out = e.c ** v[0]; return [out, [e.c > 0 ? out * Math.log(e.c) : 0]]; }
     return [v[0] ** e.c, [e.c !== 0 ? e.c * v[0] ** (e.c - 1) : 0]];
   },
   "neg": (e, v) => [-v[0], [-1]],
@@ -449,24 +451,25 @@ const PRIMITIVES = {
   "tanh": (e, v) => { const t = Math.tanh(v[0]); return [t, [1 - t * t]]; },
   "sigmoid": (e, v) => { const s = stableSigmoid(v[0]); return [s, [s * (1 - s)]]; },
   "relu": (e, v) => v[0] > 0 ? [v[0], [1]] : [0, [0]],
-  "sum": (e, v) => [v.reduce((a, b) => a + b, 0) + (e.c || 0), v.map(() => 1)],
-  "mean": (e, v) => [v.reduce((a, b) => a + b, 0) / v.length, v.map(() => 1 / v.length)],
+  // sum, mean, dot: left to right, then the folded constant, as engine.sum_of adds them
+  "sum": (e, v) => [sumOf(v, e.c), v.map(() => 1)],
+  "mean": (e, v) => [sumOf(v, e.c) / e.count, v.map(() => 1 / e.count)],
   "dot": (e, v) => {
-    let total = 0;
-    const locals = [];
-    for (let k = 0; k < v.length; k++) {
-      if (k < 2 * e.pairs) {
-        if (k % 2 === 0) total += v[k] * v[k + 1];
-        locals.push(v[k ^ 1]);
-      } else {
-        locals.push(e.numbers[k]);
-      }
-    }
-    for (let k = 2 * e.pairs; k < v.length; k++) total += v[k] * e.numbers[k];
-    if (e.c !== null) total += e.c;
-    return [total, locals];
+    const paired = 2 * e.pairs, terms = [], locals = [];
+    for (let k = 0; k < paired; k += 2) terms.push(v[k] * v[k + 1]);
+    for (let k = 0; k < paired; k++) locals.push(v[k ^ 1]);
+    e.factors.forEach((c, j) => {
+      terms.push(c === 1 ? v[paired + j] : v[paired + j] * c);
+      locals.push(c);
+    });
+    return [sumOf(terms, e.c), locals];
   },
 };
+function sumOf(terms, constant) {
+  let total = terms.length ? terms[0] : 0;
+  for (let k = 1; k < terms.length; k++) total += terms[k];
+  return constant === null || (constant === 0 && terms.length) ? total : total + constant;
+}
 
 // Forward through the tape, then backward from the last entry (the loss), as backward() does.
 function runTape(tape, parameters, inputs, targets) {

@@ -17,8 +17,10 @@ repeated operation once, as one numpy call on an array:
    products dW = G.T @ X and dX = G @ W. Other groups gather their inputs by
    index and apply their rule elementwise; gradients are added back by index.
 
-The per-primitive rules are in `NUMPY_RULES`, keyed by the engine's Primitive
-objects like `tracing.PYTHON_RULES`. numpy is imported by this module only.
+No primitive has code of its own here: an elementwise group reads its
+primitive's rule with `ARRAYS` (the rules' math namespace for numpy arrays), and
+whether a node is a weighted sum is the Primitive's answer to "is each edge's
+derivative a fixed number?". numpy is imported by this module only.
 """
 
 from __future__ import annotations
@@ -29,85 +31,57 @@ from typing import Callable, Optional
 import numpy as np
 
 from tinygrad_edu import engine
-from tinygrad_edu.engine import Primitive
-from tinygrad_edu.recording import Recording, Step
+from tinygrad_edu.tracing.recording import Recording, Step
 
 Array = np.ndarray
 
 
-# ------------------------------------------------------------------ the rules
-@dataclass(frozen=True)
-class NumpyRule:
-    """How the numpy backend runs a primitive on a group of nodes at once.
-
-    A linear primitive gives coefficients: linear(step) -> (one coefficient per
-    input, constant), so out = Σ coef_k · input_k + constant. An elementwise
-    one gives forward(inputs, constants) -> out and local_grads(inputs, out,
-    constants) -> one array per input, where `inputs` are arrays (one entry per
-    node of the group) and `constants` the nodes' folded numbers. Dot nodes
-    have their own rule (`dot=True`): a matrix product or a gathered sum.
-    """
-
-    linear: Optional[Callable[[Step], tuple[list[float], float]]] = None
-    forward: Optional[Callable[[list[Array], Array], Array]] = None
-    local_grads: Optional[Callable[[list[Array], Array, Array], list[Array]]] = None
-    dot: bool = False
-
-
-def _linear(coefficients: Callable[[Step], list[float]],
-            constant: Callable[[Step], float] = lambda s: 0.0) -> NumpyRule:
-    return NumpyRule(linear=lambda s: (coefficients(s), constant(s)))
-
-
-def _elementwise(forward: Callable, local_grads: Callable) -> NumpyRule:
-    return NumpyRule(forward=forward, local_grads=local_grads)
-
-
+# ------------------------------------------------------------ the math of arrays
 def _sigmoid(x: Array) -> Array:
     """σ(x) as the engine computes it: 1/(1 + e^-x) for x >= 0, e^x/(1 + e^x) below."""
     e = np.exp(-np.abs(x))
     return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def _pow_grads(x: list[Array], out: Array, c: Array) -> list[Array]:
-    a, b = x  # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b ln a; 0 where the engine takes 0
-    return [np.where(b != 0.0, b * np.power(a, b - 1.0), 0.0),
-            np.where(a > 0.0, out * np.log(np.where(a > 0.0, a, 1.0)), 0.0)]
+class ArrayMath:
+    """The math namespace of the rules for numpy arrays: one entry per node of a group."""
+
+    exp, log, tanh, power, sigmoid = np.exp, np.log, np.tanh, np.power, _sigmoid
+
+    @staticmethod
+    def relu(x: Array) -> Array:
+        return np.maximum(x, 0.0)
+
+    @staticmethod
+    def step(x: Array) -> Array:
+        return x > 0.0  # a boolean array multiplies as 1.0 / 0.0
+
+    @staticmethod
+    def times_power(c: Array, a: Array, e: Array) -> Array:
+        return np.where(c != 0.0, c * np.power(a, e), 0.0)
+
+    @staticmethod
+    def times_log(out: Array, a: Array) -> Array:
+        return np.where(a > 0.0, out * np.log(np.where(a > 0.0, a, 1.0)), 0.0)
+
+    @staticmethod
+    def is_fraction(x: Array) -> Array:
+        return np.floor(x) != x
 
 
-NUMPY_RULES: dict[Primitive, NumpyRule] = {
-    engine.ADD: _linear(lambda s: [1.0, 1.0]),
-    engine.ADD_CONSTANT: _linear(lambda s: [1.0], lambda s: s.constant),
-    engine.SUB: _linear(lambda s: [1.0, -1.0]),
-    engine.SUB_CONSTANT: _linear(lambda s: [1.0], lambda s: -s.constant),
-    engine.RSUB_CONSTANT: _linear(lambda s: [-1.0], lambda s: s.constant),
-    engine.NEG: _linear(lambda s: [-1.0]),
-    engine.MUL_CONSTANT: _linear(lambda s: [s.constant]),
-    engine.DIV_CONSTANT: _linear(lambda s: list(s.recorded)),  # x / c = x · (1/c)
-    engine.SUM: _linear(lambda s: list(s.recorded)),
-    engine.SUM_CONSTANT: _linear(lambda s: list(s.recorded), lambda s: s.constant),
-    engine.MEAN: _linear(lambda s: list(s.recorded), lambda s: s.folded / s.count),
-    engine.MUL: _elementwise(lambda x, c: x[0] * x[1], lambda x, out, c: [x[1], x[0]]),
-    engine.DIV: _elementwise(lambda x, c: x[0] / x[1],
-                             lambda x, out, c: [1.0 / x[1], -out / x[1]]),
-    engine.RDIV_CONSTANT: _elementwise(lambda x, c: c / x[0], lambda x, out, c: [-out / x[0]]),
-    engine.POW: _elementwise(lambda x, c: np.power(x[0], x[1]), _pow_grads),
-    engine.POW_CONSTANT: _elementwise(
-        lambda x, c: np.power(x[0], c),  # d(x^n)/dx = n x^(n-1)
-        lambda x, out, c: [np.where(c != 0.0, c * np.power(x[0], c - 1.0), 0.0)]),
-    engine.RPOW_CONSTANT: _elementwise(  # d(c^x)/dx = c^x ln c
-        lambda x, c: np.power(c, x[0]),
-        lambda x, out, c: [out * np.log(np.where(c > 0.0, c, 1.0))]),
-    engine.EXP: _elementwise(lambda x, c: np.exp(x[0]), lambda x, out, c: [out]),
-    engine.LOG: _elementwise(lambda x, c: np.log(x[0]), lambda x, out, c: [1.0 / x[0]]),
-    engine.TANH: _elementwise(lambda x, c: np.tanh(x[0]), lambda x, out, c: [1.0 - out * out]),
-    engine.SIGMOID: _elementwise(lambda x, c: _sigmoid(x[0]),
-                                 lambda x, out, c: [out * (1.0 - out)]),
-    # relu'(z) = 1 for z > 0, else 0 (a boolean array multiplies as 1.0 / 0.0)
-    engine.RELU: _elementwise(lambda x, c: np.maximum(x[0], 0.0),
-                              lambda x, out, c: [x[0] > 0.0]),
-    engine.DOT: NumpyRule(dot=True),
-}
+ARRAYS = ArrayMath
+
+
+def _linear(step: Step) -> Optional[tuple[list[float], float]]:
+    """A step as a weighted sum Σ coef_k · input_k + constant, if its primitive is linear.
+
+    The Primitive says whether each edge's derivative is a fixed number; where all
+    are (and the op is not a dot, which has its own schedule) those numbers are
+    the coefficients, and the rule's forward at all-zero inputs is the constant.
+    """
+    if step.primitive is engine.DOT or not all(step.constant_edges()):
+        return None
+    return list(step.recorded), float(step.forward(engine.FLOATS, [0.0] * len(step.inputs)))
 
 
 # ----------------------------------------------------- gathering and scattering
@@ -155,11 +129,12 @@ class Gather:
 class Elementwise:
     """A group of unary or binary nodes: one numpy call forward, one per input backward."""
 
-    def __init__(self, primitive: Primitive, out: slice, inputs: list[Array],
+    def __init__(self, step: Step, out: slice, inputs: list[Array],
                  constants: Array) -> None:
-        self.primitive, self.rule, self.out = primitive, NUMPY_RULES[primitive], out
+        primitive = step.primitive
+        self.primitive, self.step, self.out = primitive, step, out
         self.inputs = [Gather(index) for index in inputs]
-        self.constants = constants
+        self.constants = constants  # each node's folded number, where the op has one
         # x * x (a square, as in an L2 penalty): read x once, and add 2x·g back once.
         self.square = primitive is engine.MUL and np.array_equal(inputs[0], inputs[1])
         self.saved: list[Array] = []
@@ -174,16 +149,34 @@ class Elementwise:
             values[self.out] = x * x
             return
         self.saved = [gather.take(values) for gather in self.inputs]
-        values[self.out] = self.rule.forward(self.saved, self.constants)
+        values[self.out] = self.primitive.forward(ARRAYS, *self._operands())
+
+    def _operands(self) -> list[Array]:
+        """The inputs as arrays, in the shape the rule reads them (with the constants' array)."""
+        if self.step.constant is None:
+            return self.saved
+        return [self.constants, *self.saved] if self.step.left else [*self.saved, self.constants]
 
     def backward(self, values: Array, grads: Array) -> None:
         upstream = grads[self.out]
         if self.square:  # d(x·x)/dx = x + x, the two edges at once
             self.inputs[0].add(grads, upstream * (2.0 * self.saved[0]))
             return
-        locals_ = self.rule.local_grads(self.saved, values[self.out], self.constants)
+        locals_ = self._derivatives(values[self.out])
         for gather, local in zip(self.inputs, locals_):
             gather.add(grads, upstream * local)
+
+
+    def _derivatives(self, out: Array) -> list:
+        """One array (or number) per input: the rule's derivative on this group's nodes."""
+        step = self.step
+        at = self._operands()
+        positions = range(len(at)) if len(at) == len(self.saved) else ((1,) if step.left else (0,))
+        result = []
+        for k in positions:
+            rule = step.primitive.derivative[k]
+            result.append(rule(ARRAYS, out, *at) if callable(rule) else rule)
+        return result
 
 
 class Linear:
@@ -321,8 +314,11 @@ class _Linear:
     constant: float
 
 
-def _lower(recording: Recording) -> dict[int, _Linear]:
-    """The linear nodes, with single-use linear inputs flattened into their one consumer."""
+def _lower(recording: Recording) -> tuple[dict[int, _Linear], set[int]]:
+    """The linear nodes, with single-use linear inputs flattened into their one consumer.
+
+    Returns them, and the positions of every linear node (those flattened away too).
+    """
     steps = recording.steps
     uses = [0] * len(steps)
     for step in steps:
@@ -330,10 +326,13 @@ def _lower(recording: Recording) -> dict[int, _Linear]:
             uses[j] += 1
     keep = set(recording.outputs) | {recording.root}
     linear: dict[int, _Linear] = {}
+    every: set[int] = set()
     for i, step in enumerate(steps):
-        if step.primitive is None or NUMPY_RULES[step.primitive].linear is None:
+        lowered = None if step.primitive is None else _linear(step)
+        if lowered is None:
             continue
-        coefficients, constant = NUMPY_RULES[step.primitive].linear(step)
+        every.add(i)
+        coefficients, constant = lowered
         terms: list[tuple[int, float]] = []
         for j, coefficient in zip(step.inputs, coefficients):
             inner = linear.get(j)
@@ -347,7 +346,7 @@ def _lower(recording: Recording) -> dict[int, _Linear]:
             else:
                 terms.append((j, coefficient))
         linear[i] = _Linear(terms, constant)
-    return linear
+    return linear, every
 
 
 def _order(keys: dict[tuple, int], rank: Callable[[tuple], int]) -> dict[int, int]:
@@ -382,13 +381,14 @@ class NumpyBackend:
 
     def __init__(self, recording: Recording) -> None:
         steps = recording.steps
-        linear = _lower(recording)
+        linear, every_linear = _lower(recording)
+        lowered_away = every_linear - linear.keys()
         n_leaves = len(recording.leaves)
         position = {leaf: k for k, leaf in enumerate(recording.leaves)}  # leaves come first
         group_of = {leaf: -1 for leaf in recording.leaves}  # the leaves' group
         groups: dict[tuple, list[int]] = {}
         for i, step in enumerate(steps):
-            if step.primitive is None or (i not in linear and NUMPY_RULES[step.primitive].linear):
+            if step.primitive is None or (i not in linear and i in lowered_away):
                 continue  # a leaf, or folded into a weighted sum
             key = self._key(step, linear.get(i), group_of)
             members = groups.get(key)
@@ -462,7 +462,7 @@ class NumpyBackend:
         sources = tuple(map(group_of.__getitem__, step.inputs))
         if step.primitive is engine.DOT:
             return ("dot", step.pairs, step.constant is None, sources)
-        return (step.primitive, sources)
+        return (step.primitive, sources, step.constant is None, step.left)
 
     def _compile(self, members: list[int], steps: list[Step], linear: dict[int, _Linear],
                  position: dict[int, int], offset: int) -> tuple[object, dict[int, int]]:
@@ -482,7 +482,7 @@ class NumpyBackend:
         inputs = [np.array([position[steps[i].inputs[k]] for i in members])
                   for k in range(len(first.inputs))]
         constants = np.array([steps[i].constant or 0.0 for i in members])
-        return Elementwise(first.primitive, out, inputs, constants), cells
+        return Elementwise(first, out, inputs, constants), cells
 
     @staticmethod
     def _linear_group(members: list[int], linear: dict[int, _Linear],
@@ -539,7 +539,7 @@ class NumpyBackend:
         constants = np.zeros(n_rows * n_columns)
         filled = np.zeros(n_rows * n_columns, dtype=bool)
         for i, cell in cells.items():
-            constant = (steps[i].constant or 0.0) + steps[i].folded
+            constant = (steps[i].constant or 0.0)
             if filled[cell] and constants[cell] != constant:
                 return None  # two nodes on one cell that differ: not a grid
             constants[cell], filled[cell] = constant, True
@@ -576,7 +576,7 @@ class NumpyBackend:
             singles.append([v for v, _ in numbers])
             single_locals.append([c for _, c in numbers])
         out = slice(offset, offset + m)
-        constants = np.array([(steps[i].constant or 0.0) + steps[i].folded for i in members])
+        constants = np.array([(steps[i].constant or 0.0) for i in members])
         operation = GatheredDot(out, np.array(pair_left, dtype=np.intp).reshape(m, -1),
                                 np.array(pair_right, dtype=np.intp).reshape(m, -1),
                                 np.array(singles, dtype=np.intp).reshape(m, -1),
@@ -598,4 +598,4 @@ class NumpyBackend:
                 grads[:self.n_leaves].tolist())
 
 
-__all__ = ["NUMPY_RULES", "NumpyBackend", "NumpyRule"]
+__all__ = ["ARRAYS", "ArrayMath", "NumpyBackend"]

@@ -8,44 +8,59 @@ the graph of the Value it returns, and gives a `Program`:
     loss = program()        # forward and backward from the leaves' current .data
     print(program.source)   # the forward and the backward pass as straight-line Python
 
-The backward pass of any graph is then a straight line of multiply-adds,
-`grad_d += grad_e * 1.0`, one line per edge, in reverse topological order: the
-chain rule written out as code a student can read.
-
-Each primitive of the engine has one rule here (`PYTHON_RULES`, keyed by the
-`Primitive` objects of `engine.PRIMITIVES`, in the style of JAX's autodidax):
-the Python expression of its forward result and of each local derivative. Local
-derivatives that depend on the values (relu's 1 or 0, tanh's 1 - t², a
-product's partner) are recomputed on every replay; the ones the engine folded
-into plain numbers (`x * 2`, a first layer fed plain floats) are kept.
+This module is the front end: `trace`, `Program` (call, `check`, `feed`) and
+the registry of backends. The backends are peers, each a math namespace that
+reads the primitives' rules plus its own schedule: `python_backend` writes
+the graph as straight-line Python, `numpy_backend` groups it into array
+operations. Local derivatives that depend on the values (relu's 1 or 0, tanh's
+1 - t², a product's partner) are recomputed on every replay; the ones the
+Primitive says are fixed numbers (`x * 2`, a first layer fed plain floats) are
+kept as recorded.
 
 What can be traced: any function whose graph has the same shape whatever the
 numbers, that is with no Python `if` on `.data`. relu is fine (its derivative
 is recomputed); a loss that picks a formula by the sign of a value is not
-(`Program.check()` finds it and names the node). The "numpy" backend
-(`tinygrad_edu.tracing_numpy`) groups the same graph into array operations.
+(`Program.check()` finds it and names the node).
 """
 
 from __future__ import annotations
 
-import keyword
-import linecache
 import math
 import numbers
-import re
-from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 from tinygrad_edu import engine
-from tinygrad_edu.engine import Primitive, Value, number_text
-from tinygrad_edu.recording import Recording, Step, record
+from tinygrad_edu.engine import Value
+from tinygrad_edu.tracing.python_backend import (
+    PythonBackend,
+    python_source,
+    step_source,
+    variable_names,
+)
+from tinygrad_edu.tracing.recording import Recording, Step, record
 
-BACKENDS = ("python", "numpy")
+
+def _numpy_backend(recording: Recording) -> Any:
+    from tinygrad_edu.tracing.numpy_backend import NumpyBackend  # numpy only for this backend
+
+    return NumpyBackend(recording)
+
+
+# The backends, as peers: each takes a Recording and gives an object whose run(data) returns
+# (root value, extra values, leaf gradients). The numpy one is imported only when chosen.
+BACKENDS: dict[str, Callable[[Recording], Any]] = {"python": PythonBackend,
+                                                    "numpy": _numpy_backend}
 # How far check() lets the replay's numbers stray from an eager rebuild. The replay does the
 # same operations, but a backend may add in another order (numpy's matrix products do), so
 # the last bits may differ; a real mismatch (a stale branch, another constant) is far larger.
 CHECK_RTOL = 1e-9
 CHECK_ATOL = 1e-12
+
+
+# The branches a student did not write: the library's losses, given a plain-number label.
+LIBRARY_LOSSES = ("A loss of tinygrad_edu.losses branches on its logit's sign when the label is "
+                  "a plain number: give it the label as a Value (fed with program.feed), as "
+                  "fit(compile=True) does, and it is written without a branch.")
 
 
 class TraceMismatch(RuntimeError):
@@ -80,223 +95,6 @@ def _unflatten(shape: Any, values: Sequence[float]) -> Any:
     if isinstance(shape, int):
         return values[shape]
     return [_unflatten(part, values) for part in shape]
-
-
-# ------------------------------------------------- the rules, one per primitive
-def literal(number: float) -> str:
-    """A float as Python source that reads back exactly: `2.0`, `0.001`, `-1e-300`."""
-    text = number_text(number)
-    return text + ".0" if re.fullmatch(r"-?\d+", text) else text
-
-
-@dataclass(frozen=True)
-class PythonRule:
-    """How the python backend writes a primitive: its forward expression and local derivatives.
-
-    forward(step, operands) is the expression of the node's value, given the
-    names of its inputs; local_grads(step, operands, out) gives one expression
-    per input edge for d(node)/d(input), which may use the node's own name `out`.
-    """
-
-    forward: Callable[[Step, list[str]], str]
-    local_grads: Callable[[Step, list[str], str], list[str]]
-
-
-def _kept(step: Step, operands: list[str], out: str) -> list[str]:
-    """Local derivatives that are plain numbers: the ones the engine recorded."""
-    return [literal(g) for g in step.recorded]
-
-
-def _infix(symbol: str) -> PythonRule:
-    return PythonRule(lambda s, o: f"{o[0]} {symbol} {o[1]}", _kept)
-
-
-def _with_constant(template: str) -> PythonRule:
-    """A one-input op with a folded constant c: `x + c`, `c - x`, `x * c`, `x / c`."""
-    return PythonRule(lambda s, o: template.format(x=o[0], c=literal(s.constant)), _kept)
-
-
-def _call(function: str, derivative: str) -> PythonRule:
-    """A function of one input, e.g. exp: d/dx written with the input x and the result out."""
-    return PythonRule(lambda s, o: f"{function}({o[0]})",
-                      lambda s, o, out: [derivative.format(x=o[0], out=out)])
-
-
-def _power(base: str, exponent: float) -> str:
-    """base ** n, as `**` for a whole n (exact and readable), else math.pow (which refuses
-    a negative base instead of giving a complex number)."""
-    if float(exponent).is_integer():
-        return f"{base} ** {literal(exponent)}"
-    return f"power({base}, {literal(exponent)})"
-
-
-def _pow_constant_grads(step: Step, operands: list[str], out: str) -> list[str]:
-    n = step.constant  # d(x^n)/dx = n x^(n-1)
-    return ["0.0" if n == 0.0 else f"{literal(n)} * {_power(operands[0], n - 1.0)}"]
-
-
-def _rpow_constant_grads(step: Step, operands: list[str], out: str) -> list[str]:
-    c = step.constant  # d(c^x)/dx = c^x ln c
-    return [f"{out} * {literal(math.log(c))}" if c > 0.0 else "0.0"]
-
-
-def _terms(step: Step, operands: list[str]) -> list[str]:
-    """The products a dot node adds up: w_i * x_i for each pair, then v * c for each single."""
-    paired = 2 * step.pairs
-    terms = [f"{operands[k]} * {operands[k + 1]}" for k in range(0, paired, 2)]
-    for k in range(paired, len(operands)):
-        local = step.recorded[k]
-        terms.append(operands[k] if local == 1.0 else f"{operands[k]} * {literal(local)}")
-    return terms
-
-
-def _dot_forward(step: Step, operands: list[str]) -> str:
-    terms = _terms(step, operands)
-    if step.constant is not None:
-        terms.append(literal(step.constant))
-    if step.folded:
-        terms.append(literal(step.folded))
-    return " + ".join(terms) or "0.0"
-
-
-def _dot_grads(step: Step, operands: list[str], out: str) -> list[str]:
-    """d(w·x)/dw_i = x_i and d/dx_i = w_i for the pairs; the recorded numbers for the rest."""
-    paired = 2 * step.pairs
-    return [operands[k ^ 1] if k < paired else literal(step.recorded[k])
-            for k in range(len(operands))]
-
-
-def _sum_forward(step: Step, operands: list[str]) -> str:
-    terms = list(operands)
-    if step.constant is not None:
-        terms.append(literal(step.constant))
-    return " + ".join(terms) or "0.0"
-
-
-def _mean_forward(step: Step, operands: list[str]) -> str:
-    terms = list(operands) + ([literal(step.folded)] if step.folded else [])
-    return f"({' + '.join(terms) or '0.0'}) / {literal(step.count)}"
-
-
-PYTHON_RULES: dict[Primitive, PythonRule] = {
-    engine.ADD: _infix("+"),
-    engine.ADD_CONSTANT: _with_constant("{x} + {c}"),
-    engine.SUB: _infix("-"),
-    engine.SUB_CONSTANT: _with_constant("{x} - {c}"),
-    engine.RSUB_CONSTANT: _with_constant("{c} - {x}"),
-    engine.MUL: PythonRule(lambda s, o: f"{o[0]} * {o[1]}",
-                           lambda s, o, out: [o[1], o[0]]),  # d(ab)/da = b, d(ab)/db = a
-    engine.MUL_CONSTANT: _with_constant("{x} * {c}"),
-    engine.DIV: PythonRule(lambda s, o: f"{o[0]} / {o[1]}",  # d(a/b)/da = 1/b, /db = -(a/b)/b
-                           lambda s, o, out: [f"1.0 / {o[1]}", f"-{out} / {o[1]}"]),
-    engine.DIV_CONSTANT: _with_constant("{x} / {c}"),
-    engine.RDIV_CONSTANT: PythonRule(lambda s, o: f"{literal(s.constant)} / {o[0]}",
-                                     lambda s, o, out: [f"-{out} / {o[0]}"]),  # d(c/x) = -(c/x)/x
-    engine.POW: PythonRule(
-        lambda s, o: f"power({o[0]}, {o[1]})",
-        # d(a^b)/da = b a^(b-1), d(a^b)/db = a^b ln a (0 where the engine takes 0)
-        lambda s, o, out: [f"({o[1]} * power({o[0]}, {o[1]} - 1.0) if {o[1]} != 0.0 else 0.0)",
-                           f"({out} * log({o[0]}) if {o[0]} > 0.0 else 0.0)"]),
-    engine.POW_CONSTANT: PythonRule(lambda s, o: _power(o[0], s.constant), _pow_constant_grads),
-    engine.RPOW_CONSTANT: PythonRule(lambda s, o: f"power({literal(s.constant)}, {o[0]})",
-                                     _rpow_constant_grads),
-    engine.NEG: PythonRule(lambda s, o: f"-{o[0]}", _kept),
-    engine.EXP: _call("exp", "{out}"),  # d(e^x)/dx = e^x
-    engine.LOG: _call("log", "1.0 / {x}"),  # d(ln x)/dx = 1/x
-    engine.TANH: _call("tanh", "1.0 - {out} * {out}"),  # tanh' = 1 - tanh²
-    engine.SIGMOID: _call("sigmoid", "{out} * (1.0 - {out})"),  # σ' = σ(1 - σ)
-    # relu'(z) is 1 for z > 0, else 0 (0 at exactly 0, as in the engine)
-    engine.RELU: PythonRule(lambda s, o: f"({o[0]} if {o[0]} > 0.0 else 0.0)",
-                            lambda s, o, out: [f"(1.0 if {o[0]} > 0.0 else 0.0)"]),
-    engine.SUM: PythonRule(_sum_forward, _kept),
-    engine.SUM_CONSTANT: PythonRule(_sum_forward, _kept),
-    engine.MEAN: PythonRule(_mean_forward, _kept),
-    engine.DOT: PythonRule(_dot_forward, _dot_grads),
-}
-
-# The functions the generated code calls, as the engine computes them.
-NAMESPACE = {"exp": math.exp, "log": math.log, "tanh": math.tanh, "power": math.pow,
-             "sigmoid": engine._sigmoid}
-
-
-# ------------------------------------------------------------ the python backend
-def variable_names(recording: Recording) -> list[str]:
-    """A Python name for every node: its label where it has one, else x3 (leaf) or v7."""
-    used = set(NAMESPACE) | set(keyword.kwlist) | {"grads", "float"}
-    names = []
-    for i, node in enumerate(recording.nodes):
-        # ASCII only: Python folds some Unicode names together (NFKC), and `²` is no name.
-        base = re.sub(r"[^A-Za-z0-9_]", "_", node.label) if node.label else ""
-        if not base or base[0].isdigit() or base.startswith("grad_"):
-            base = (f"x{i}" if node.primitive is None else f"v{i}") if not base else f"_{base}"
-        name, k = base, 1
-        while name in used or f"grad_{name}" in used:
-            name, k = f"{base}_{k}", k + 1
-        used.update((name, f"grad_{name}"))
-        names.append(name)
-    return names
-
-
-def python_source(recording: Recording, function_name: str = "forward_backward") -> str:
-    """The graph as one Python function: the forward pass, then the backward pass, line by line.
-
-    The function takes the leaves' values (in topological order) and returns
-    (root value, the extra values, the leaves' gradients).
-    """
-    steps, names = recording.steps, variable_names(recording)
-    leaf_names = [names[i] for i in recording.leaves]
-    lines = [f"def {function_name}({', '.join(leaf_names)}):",
-             "    # forward: each node from its inputs, inputs first"]
-    for i, step in enumerate(steps):
-        if step.primitive is not None:
-            operands = [names[j] for j in step.inputs]
-            lines.append(f"    {names[i]} = {PYTHON_RULES[step.primitive].forward(step, operands)}")
-    root = recording.root
-    lines += ["    # backward: each edge adds upstream grad * local grad (the first one assigns)",
-              f"    grad_{names[root]} = 1.0"]
-    assigned = {root}
-    for i in range(len(steps) - 1, -1, -1):
-        step = steps[i]
-        if step.primitive is None:
-            continue
-        operands = [names[j] for j in step.inputs]
-        locals_ = PYTHON_RULES[step.primitive].local_grads(step, operands, names[i])
-        for j, local in zip(step.inputs, locals_):
-            if " " in local:
-                local = f"({local})"
-            update = "+=" if j in assigned else "="
-            assigned.add(j)
-            lines.append(f"    grad_{names[j]} {update} grad_{names[i]} * {local}")
-    extras = [names[j] for j in recording.outputs]
-    grads = [f"grad_{names[j]}" if j in assigned else "0.0" for j in recording.leaves]
-    lines.append(f"    return {names[root]}, {_tuple(extras)}, {_tuple(grads)}")
-    return "\n".join(lines) + "\n"
-
-
-def _tuple(items: list[str]) -> str:
-    """Python source of a tuple: `()`, `(a,)`, `(a, b)`."""
-    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
-
-
-class PythonBackend:
-    """Runs the generated straight-line Python: no numpy, one line of code per node and edge."""
-
-    name = "python"
-
-    def __init__(self, recording: Recording) -> None:
-        self.source = python_source(recording)
-        filename = f"<trace {id(self):x}>"
-        # Registered with linecache so that a traceback through the replay shows its lines.
-        linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True),
-                                     filename)
-        namespace = dict(NAMESPACE)
-        exec(compile(self.source, filename, "exec"), namespace)  # noqa: S102 - our own code
-        self._function = namespace["forward_backward"]
-
-    def run(self, data: list[float]) -> tuple[float, list[float], list[float]]:
-        """(root value, extra values, leaf gradients) at the given leaf values."""
-        value, extras, grads = self._function(*data)
-        return value, extras, grads
 
 
 # ------------------------------------------------------------------ the program
@@ -422,11 +220,11 @@ def _compare_structure(recorded: Recording, fresh: Recording) -> None:
                 f"`{_describe_step(old, recorded, i)}`, fn() now builds "
                 f"`{_describe_step(new, fresh, i)}`. fn's graph depends on the values (an if "
                 f"on .data?), so one recording cannot stand for it: remove the branch or "
-                f"trace again")
+                f"trace again. {LIBRARY_LOSSES}")
     if len(recorded.steps) != len(fresh.steps):
         raise TraceMismatch(f"program.check(): fn() now builds {len(fresh.steps)} nodes, the "
                             f"recording has {len(recorded.steps)}; fn's graph depends on the "
-                            f"values")
+                            f"values. {LIBRARY_LOSSES}")
 
 
 def _signature(step: Step) -> tuple:
@@ -436,13 +234,9 @@ def _signature(step: Step) -> tuple:
     `x * 2`, a first layer's inputs baked into its dot nodes); the ones it recomputes
     may differ, that is the point of replaying.
     """
-    if step.primitive is engine.DOT:
-        kept = step.recorded[2 * step.pairs:]  # the partners that were plain numbers
-    elif PYTHON_RULES[step.primitive].local_grads is _kept:
-        kept = step.recorded
-    else:
-        kept = ()
-    return (step.primitive, step.inputs, step.constant, step.pairs, kept, step.count)
+    kept = tuple(recorded for recorded, fixed in zip(step.recorded, step.constant_edges()) if fixed)
+    return (step.primitive, step.inputs, step.constant, step.left, step.pairs, step.factors,
+            kept, step.count)
 
 
 def _describe_step(step: Step, recording: Recording, i: int) -> str:
@@ -450,7 +244,7 @@ def _describe_step(step: Step, recording: Recording, i: int) -> str:
         return f"a leaf with data {step.data!r}"
     names = variable_names(recording)
     operands = [names[j] if j < len(names) else f"node {j}" for j in step.inputs]
-    return f"{names[i]} = {PYTHON_RULES[step.primitive].forward(step, operands)}"
+    return f"{names[i]} = {step_source(step, operands)}"
 
 
 def _compare_number(what: str, eager: float, replay: float) -> None:
@@ -523,19 +317,8 @@ def trace(fn: Callable[[], Any], backend: str = "python") -> Program:
                         f"got {type(fn).__name__}: {fn!r:.60}")
     root, extras, shape = _split_result(fn())
     recording = record(root, extras)
-    for step in recording.steps:
-        if step.primitive is not None and step.primitive not in PYTHON_RULES:
-            raise TypeError(f"trace: the op {step.primitive.name!r} has no rule in "
-                            f"tinygrad_edu.tracing.PYTHON_RULES, so it cannot be replayed")
     recording.output_shape = shape
-    if backend == "numpy":
-        from tinygrad_edu.tracing_numpy import NumpyBackend  # numpy only for this backend
-
-        runner: Any = NumpyBackend(recording)
-    else:
-        runner = PythonBackend(recording)
-    return Program(fn, recording, runner)
+    return Program(fn, recording, BACKENDS[backend](recording))
 
 
-__all__ = ["BACKENDS", "PYTHON_RULES", "Program", "TraceMismatch", "literal", "python_source",
-           "trace", "variable_names"]
+__all__ = ["BACKENDS", "Program", "TraceMismatch", "trace"]
