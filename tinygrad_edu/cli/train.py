@@ -43,7 +43,6 @@ from tinygrad_edu.train import (
     fit,
     probabilities,
 )
-from tinygrad_edu.viz.film import check_filmable, film
 from tinygrad_edu.viz.renderer import write_all_atomically
 
 DATASETS = ("moons", "circles", "xor", "spiral", "blobs")
@@ -238,6 +237,8 @@ def _train_and_write(args: argparse.Namespace, model: MLP, optimizer: Optimizer,
         contents = _draw_outputs(out, model, X, y, history, _title(args, name, accuracy))
         contents[out / "summary.json"] = json.dumps(summary, indent=2) + "\n"
         if args.film is not None:
+            from tinygrad_edu.viz.film import film  # loads only when a film is asked for
+
             movie = film(model, X, y, history, title=_title(args, name, accuracy))
             contents[Path(args.film)] = movie.html
             for note in movie.notes:  # what was thinned to keep the page small
@@ -269,6 +270,8 @@ def _check_film(path: str, model: MLP) -> None:
     """ValueError unless --film names an .html file and the film can draw the model."""
     if not path.lower().endswith((".html", ".htm")):
         raise ValueError(f"--film {path}: the film is an HTML page; give a name ending in .html")
+    from tinygrad_edu.viz.film import check_filmable
+
     try:
         check_filmable(model)
     except ValueError as problem:
