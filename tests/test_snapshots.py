@@ -173,3 +173,19 @@ def test_without_record_nothing_is_kept():
                   progress=False)
     assert history.recording is None
     assert math.isfinite(history.losses[-1])
+
+
+def test_ctrl_c_keeps_the_frames_so_far_and_the_model_as_trained():
+    X, y = make_moons(n_samples=20, seed=0)
+    model = MLP(2, [3, 1], seed=0)
+
+    def stop_at_step_7(step, loss, accuracy):
+        if step == 7:
+            raise KeyboardInterrupt
+
+    history = fit(model, X, y, SGD(model.parameters(), lr=0.1), steps=100, record=2,
+                  callback=stop_at_step_7, progress=False)
+    assert history.interrupted and history.steps == 8
+    frames = history.recording.snapshots
+    assert [s.step for s in frames] == [0, 2, 4, 6, 8]
+    assert frames[-1].parameters == [p.data for p in model.parameters()]
