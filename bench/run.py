@@ -47,6 +47,13 @@ def main() -> int:
     if bench_trace is not None:
         results["trace"] = bench_trace.run_trace_benchmark(args.repeats)
         print("\n".join(bench_trace.report(results["trace"])))
+    try:
+        import bench_film
+    except ImportError:
+        bench_film = None
+    if bench_film is not None:
+        results["film"] = bench_film.run_film_benchmark(args.repeats)
+        print("\n".join(bench_film.report(results["film"])))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0

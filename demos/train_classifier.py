@@ -7,7 +7,8 @@ cross-entropy is written out from engine operations, -(y log a + (1 - y) log(1 -
 with a = σ(z2), and the gradient backprop finds at z2 is compared with the
 lecture's formula a − y on every example. The multi-class counterpart,
 dL/dz = softmax(z) − onehot(y), is checked on a 3-class spiral. The decision
-boundary and the loss curve are written under out/train_classifier/.
+boundary, the loss curve and the training film (film.html: scrub through
+training, open it in a browser) are written under out/train_classifier/.
 
 Run it with `tinygrad-edu demo train_classifier` (or `python demos/train_classifier.py`).
 """
@@ -71,7 +72,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     print(f"\n3. Training: Adam, learning rate 0.05, {args.steps} full-batch steps"
           + (", traced once and replayed (--compile)" if args.compile else ""))
     history = fit(model, X, y, Adam(model.parameters(), lr=0.05), loss="bce",
-                  steps=args.steps, progress=True, compile=args.compile)
+                  steps=args.steps, progress=True, compile=args.compile, record=True)
     loss, accuracy = evaluate(model, X, y, "bce")
     print(f"  final loss {loss:.4f}, training accuracy {accuracy:.0%}, "
           f"{history.seconds:.1f} s")
@@ -85,7 +86,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     multi_class = check_softmax_ce_gradient(model3, X3, y3)
     print(f"  {multi_class}")
 
-    from tinygrad_edu.viz import plots  # matplotlib loads only now
+    from tinygrad_edu.viz import film, plots  # matplotlib loads only now
 
     out = Path(args.out)
     boundary = [out / "decision_boundary.png", out / "decision_boundary.svg"]
@@ -98,10 +99,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                                  title=f"Two moons: MLP(2, [16, 1]), accuracy {accuracy:.0%}")
     plots.plot_loss_curve(history.losses, history.accuracies, curve,
                           title="Two moons: MLP(2, [16, 1]), BCE, Adam lr 0.05")
-    print("\nWrote " + ", ".join(str(path) for path in boundary + curve))
+    movie = film(model, X, y, history, title="Two moons: MLP(2, [16, 1]) learning")
+    movie.save(out / "film.html")
+    print("\nWrote " + ", ".join(str(path) for path in boundary + curve + [out / "film.html"]))
     return {"dl_dz2": dl_dz2, "a2_minus_y": a2_minus_y, "accuracy": accuracy, "loss": loss,
             "checks": {"before": before, "after": after, "multi_class": multi_class},
-            "pictures": boundary + curve}
+            "pictures": boundary + curve, "film": out / "film.html"}
 
 
 if __name__ == "__main__":

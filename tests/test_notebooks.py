@@ -2,8 +2,9 @@
 
 Cells are tagged with what they must show: `graph` (a drawing, as a viewer that fits
 the output with still pictures inside, and as PNG), `plot` (a matplotlib figure, as
-PNG), `walkthrough` (the step-by-step page in a frame) and `progress` (fit's
-bar, a widget whose saved text is the finished bar).
+PNG), `walkthrough` (the step-by-step page in a frame), `film` (the training film in a frame,
+with a picture of its last frame for an untrusted reader) and `progress` (fit's bar, a
+widget whose saved text is the finished bar).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ pytestmark = pytest.mark.slow
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 LECTURE_PARTS = ["01_computation_graph", "02_two_paths", "03_logistic_and_softmax_regression",
-                 "04_mlp_classifier", "05_language_model", "07_from_scalars_to_tensors"]
+                 "04_mlp_classifier", "05_language_model", "06_watch_it_learn",
+                 "07_from_scalars_to_tensors"]
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
@@ -84,6 +86,21 @@ def test_every_walkthrough_is_a_framed_page(name):
         html = next(output.data["text/html"] for output in cell.outputs
                     if "text/html" in output.get("data", {}))
         assert html.startswith("<iframe srcdoc=") and "&lt;svg" in html
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_film_is_a_framed_page_with_a_picture_for_an_untrusted_reader(name):
+    for cell in tagged_cells(executed(name), "film"):
+        html = next(output.data["text/html"] for output in cell.outputs
+                    if "text/html" in output.get("data", {}))
+        assert html.startswith("<iframe srcdoc=") and "&lt;canvas id=&quot;boundary" in html
+        fallback = html.split('loading="eager">', 1)[1]
+        assert fallback.startswith('<img alt="Two moons') and "data:image/png;base64," in fallback
+        assert "To play the film, run this cell (or trust the notebook)" in fallback
+
+
+def test_the_film_notebook_has_a_film():
+    assert tagged_cells(stored("06_watch_it_learn"), "film")
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)

@@ -36,6 +36,7 @@ from tinygrad_edu.losses import (
 from tinygrad_edu.nn import Module
 from tinygrad_edu.optim import Optimizer
 from tinygrad_edu.progress import progress_bar
+from tinygrad_edu.snapshots import Recorder, Recording
 
 # The largest |dL/dz - expected| the σ(z) − y check accepts: float rounding is ~1e-16.
 TOLERANCE = 1e-9
@@ -151,6 +152,7 @@ class History:
     accuracies: list[float] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False  # True if Ctrl-C stopped training early
+    recording: Optional[Recording] = None  # the snapshots kept by fit(record=...)
 
     @property
     def steps(self) -> int:
@@ -200,7 +202,8 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer
         loss: str = "bce", steps: int = 200, batch_size: int = 0, seed: Optional[int] = 0,
         callback: Optional[Callable[[int, float, float], None]] = None,
         progress: Optional[bool] = None,
-        compile: Union[bool, str] = False) -> History:  # noqa: A002
+        compile: Union[bool, str] = False,  # noqa: A002
+        record: Union[bool, int] = False) -> History:
     """Train `model` on (X, y) for `steps` optimizer steps and return the History.
 
     batch_size 0 uses every example in every step (full batch); otherwise each
@@ -217,6 +220,10 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer
     replays it on every batch, checking it against an eager rebuild at the
     first and the last step. The losses are written without branching on
     values (see `traceable_loss`), so one recording serves every step.
+
+    record=True keeps snapshots of the parameters, loss, accuracy and gradients
+    (at most about 100 frames, and the trained model) in `history.recording`,
+    for `viz.film`; record=k keeps every k-th step (see tinygrad_edu.snapshots).
     """
     _check_labels(y, loss)
     points_and_labels(X, y)
@@ -229,6 +236,7 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer
     if compile:
         size = len(X) if full_batch else batch_size
         compiled = _CompiledStep(model, loss, size, len(X[0]), compile_backend(compile))
+    recorder = Recorder(model, loss, steps, record) if record else None
     history = History()
     start = time.perf_counter()
     bar = progress_bar(steps, progress)
@@ -249,6 +257,8 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer
                 accuracy = sum(predict(out) == y[i] for out, i in zip(outputs, batch)) / len(batch)
             history.losses.append(value)
             history.accuracies.append(accuracy)
+            if recorder is not None:
+                recorder.step_done(step, value, accuracy)
             bar.update(1)
             bar.set_postfix(loss=f"{value:.4f}", accuracy=f"{accuracy:.1%}", refresh=False)
             if callback is not None:
@@ -258,6 +268,8 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer
     finally:
         bar.close()
         history.seconds = time.perf_counter() - start
+    if recorder is not None:
+        history.recording = recorder.finish(model, X, y, history.steps, evaluate)
     return history
 
 

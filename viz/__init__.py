@@ -7,6 +7,7 @@
     viz.walkthrough(L)                   # the same page, inline in Jupyter
     viz.plot_decision_boundary(model, X, y)   # matplotlib Figures, inline in Jupyter
     viz.plot_loss_curve(history.losses)
+    viz.film(model, X, y, history)       # training as a film: history = fit(..., record=True)
 
 `dot.py` turns a graph into DOT text, `renderer.py` finds a program to draw it
 (Graphviz's `dot`, else the bundled `graphviz-pure`), `notebook.py` is what
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from tinygrad_edu.engine import Value
 from tinygrad_edu.viz.dot import draw_dot
+from tinygrad_edu.viz.film import Film, film
 from tinygrad_edu.viz.renderer import (
     RENDER_TIMEOUT_SECONDS,
     RendererFailed,
@@ -77,6 +79,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["draw_dot", "render", "picture", "format_for", "walkthrough", "walkthrough_html",
-           "RendererNotFound", "RendererFailed", "render_source", "plot_decision_boundary",
-           "plot_loss_curve"]
+__all__ = ["Film", "film", "draw_dot", "render", "picture", "format_for", "walkthrough",
+           "walkthrough_html", "RendererNotFound", "RendererFailed", "render_source",
+           "plot_decision_boundary", "plot_loss_curve"]

@@ -94,6 +94,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also save the trained model for PyTorch: its state_dict, and "
                              "a script beside it (FILE.py) that rebuilds and loads it "
                              "(needs pip install 'tinygrad_edu[torch]')")
+    parser.add_argument("--film", metavar="HTML",
+                        help="also write the training film, one page to scrub through "
+                             "training (e.g. out/film.html)")
 
 
 def parse_hidden(text: str) -> list[int]:
@@ -172,6 +175,8 @@ def run(args: argparse.Namespace) -> int:
         X, y, name = _load_data(args)
         classes = max(y) + 1
         model, optimizer = _build(args, classes, len(X))
+        if args.film is not None:
+            _check_film(args.film, model)
     except ValueError as problem:
         raise UsageError(str(problem)) from None
     out = Path(args.out)
@@ -212,7 +217,7 @@ def _train_and_write(args: argparse.Namespace, model: MLP, optimizer: Optimizer,
                       batch_size=args.batch_size, seed=args.seed,
                       # progress=None: a bar in a terminal, none into a file or a pipe
                       callback=lambda step, loss, accuracy: steps_done.__setitem__(0, step + 1),
-                      compile=compile_as)
+                      compile=compile_as, record=args.film is not None)
         if history.interrupted:
             print(f"interrupted after {history.steps} of {args.steps} steps; "
                   f"writing what was trained so far")
@@ -241,6 +246,13 @@ def _train_and_write(args: argparse.Namespace, model: MLP, optimizer: Optimizer,
             from tinygrad_edu.torch import export_files  # PyTorch loads only when asked for
 
             contents.update(export_files(model, args.export_torch))
+        if args.film is not None:
+            from tinygrad_edu.viz.film import film  # loads only when a film is asked for
+
+            movie = film(model, X, y, history, title=_title(args, name, accuracy))
+            contents[Path(args.film)] = movie.html
+            for note in movie.notes:  # what was thinned to keep the page small
+                print(f"film: {note}")
     except (OutputGradientError, TraceMismatch) as problem:
         print(f"tinygrad-edu train: FAILED: {problem}")
         return 1
@@ -275,6 +287,18 @@ def _prepare_torch_export(path: Path) -> list[Path]:
     if path.is_dir():
         raise UsageError(f"--export-torch {path}: it is a folder")
     return _prepare_folder(path.parent, "--export-torch's folder")
+
+
+def _check_film(path: str, model: MLP) -> None:
+    """ValueError unless --film names an .html file and the film can draw the model."""
+    if not path.lower().endswith((".html", ".htm")):
+        raise ValueError(f"--film {path}: the film is an HTML page; give a name ending in .html")
+    from tinygrad_edu.viz.film import check_filmable
+
+    try:
+        check_filmable(model)
+    except ValueError as problem:
+        raise ValueError(f"--film: {problem}") from None
 
 
 def _title(args: argparse.Namespace, name: str, accuracy: float) -> str:
