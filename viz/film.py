@@ -73,7 +73,7 @@ class Film(FramedPage):
 
     def __init__(self, page: str, title: str, picture: bytes, frames: int,
                  notes: list[str]) -> None:
-        super().__init__(page, title, height=900, picture=picture, picture_width=900)
+        super().__init__(page, title, height=900, pictures=[(picture, 900)])
         self.frames = frames
         self.notes = notes
 
