@@ -8,6 +8,7 @@ demos inside it, as setup.cfg maps them), with py.typed in it.
 
 from __future__ import annotations
 
+import configparser
 import doctest
 import os
 import re
@@ -21,9 +22,17 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-# How setup.cfg maps the repository's folders into the one installed package.
-INSTALLED_AS = {"tinygrad_edu": ROOT / "tinygrad_edu", "tinygrad_edu/viz": ROOT / "viz",
-                "tinygrad_edu/demos": ROOT / "demos"}
+
+
+def installed_as() -> dict[str, Path]:
+    """Each package setup.cfg installs, as its folder in site-packages, and the repository's
+    folder it comes from (tinygrad_edu.viz is viz/, tinygrad_edu.cli is tinygrad_edu/cli/)."""
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg", encoding="utf-8")
+    options = setup["options"]
+    mapped = dict(line.split(" = ") for line in options["package_dir"].strip().splitlines())
+    return {package.replace(".", "/"): ROOT / mapped.get(package, package.replace(".", "/"))
+            for package in options["packages"].split()}
 
 
 def readme_examples() -> list[str]:
@@ -42,7 +51,7 @@ def readme_examples() -> list[str]:
 
 def installed_layout(folder: Path) -> Path:
     """A site-packages-like folder of links to the package's files; returns it."""
-    for target, source in INSTALLED_AS.items():
+    for target, source in installed_as().items():
         (folder / target).mkdir(parents=True, exist_ok=True)
         for path in source.iterdir():
             if path.suffix in (".py", ".typed"):
