@@ -26,7 +26,7 @@ import numbers
 import operator
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, NamedTuple, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, NamedTuple, Optional, Sequence, Union, final
 
 from tinygrad_edu.checks import require, require_type
 
@@ -142,6 +142,8 @@ class Primitive:
             shape = Folded(constant, 1, pairs, (1.0,) * (edges - 2 * pairs))
             rules = self.derivative(SYMBOLS, _SYMBOL, [_SYMBOL] * edges, shape)
             return tuple(type(rule) is not _Symbol for rule in rules)
+        at: list[object]
+        positions: Sequence[int]
         if constant is None:
             at, positions = [_SYMBOL] * self.arity, range(self.arity)
         else:
@@ -159,7 +161,7 @@ def _fmt(number: Number) -> str:
     return f"{number:g}"
 
 
-def number_text(number: Optional[float]) -> str:
+def number_text(number: float) -> str:
     """A number as a person writes it and Python reads it back exactly: `2`, `0.001`, `1e-300`."""
     short = f"{number:g}"
     return short if float(short) == number else repr(float(number))
@@ -465,9 +467,13 @@ def _as_constant(other: object) -> Optional[float]:
     try:
         return float(other)
     except OverflowError:  # an int too large for a float: the operation refuses it by name
-        return _INF if other > 0 else -_INF
+        return -_INF if other < 0 else _INF
 
 
+# The engine tells a Value from a plain number with `type(x) is Value`, faster than isinstance
+# where every node is made, so an instance of a subclass would be taken for a number: final
+# says so, and lets a type checker follow those checks.
+@final
 class Value:
     """A scalar that remembers how it was computed, so gradients can flow back to its inputs.
 
@@ -498,13 +504,13 @@ class Value:
         self.data = data
         self.grad = 0.0
         self.label = label
-        self._primitive = None
-        self._constant = None
-        self._input_a = None
+        self._primitive: Optional[Primitive] = None
+        self._constant: Optional[float] = None  # a _Left where it stands left: `2 - x`
+        self._input_a: Optional[Value] = None
         self._local_a = 0.0
-        self._input_b = None
+        self._input_b: Optional[Value] = None
         self._local_b = 0.0
-        self._more = ()
+        self._more: tuple[Any, ...] = ()  # (input, local grad, input, local grad, ...)
 
     # ------------------------------------------------------------------ graph
     @property
@@ -772,6 +778,9 @@ def apply(primitive: Primitive, *operands: Operand) -> Value:
     """
     if len(operands) == 1:  # exp, log, tanh, sigmoid, relu, neg: the common case, kept short
         (x,) = operands
+        if type(x) is not Value:
+            raise TypeError(f"apply({primitive.name!r}): its operand must be a Value, "
+                            f"got {type(x).__name__}: {x!r}")
         xd = x.data
         if not -_INF < xd < _INF:
             _refuse(primitive, (xd,), (True,))
@@ -784,12 +793,11 @@ def apply(primitive: Primitive, *operands: Operand) -> Value:
             _refuse(primitive, (xd,), (True,), out, (local,))
         return _node(out, primitive, x, local)
     a, b = operands
-    a_varies, b_varies = type(a) is Value, type(b) is Value
-    ad = a.data if a_varies else _as_constant(a)
-    bd = b.data if b_varies else _as_constant(b)
+    ad = a.data if type(a) is Value else _as_constant(a)
+    bd = b.data if type(b) is Value else _as_constant(b)
     if ad is None or bd is None:
         return NotImplemented
-    varies = (a_varies, b_varies)
+    varies = a_varies, b_varies = type(a) is Value, type(b) is Value
     if not (-_INF < ad < _INF and -_INF < bd < _INF):
         _refuse(primitive, (ad, bd), varies)
     if primitive.domain:
@@ -803,11 +811,11 @@ def apply(primitive: Primitive, *operands: Operand) -> Value:
         local_b = rule_b(FLOATS, out, ad, bd) if type(rule_b) is not float else rule_b
     if not (-_INF < out < _INF and -_INF < local_a < _INF and -_INF < local_b < _INF):
         _refuse(primitive, (ad, bd), varies, out, (local_a, local_b))
-    if a_varies and b_varies:
-        return _node(out, primitive, a, local_a, b, local_b)
-    if a_varies:
+    if type(a) is Value:
+        if type(b) is Value:
+            return _node(out, primitive, a, local_a, b, local_b)
         return _node(out, primitive, a, local_a, constant=bd)
-    if b_varies:
+    if type(b) is Value:
         return _node(out, primitive, b, local_b, constant=_Left(ad))
     raise TypeError(f"apply({primitive.name!r}): at least one operand must be a Value")
 
@@ -925,10 +933,10 @@ def describe_node(node: Value) -> str:
     return f"a leaf Value(data={node.data!r})"
 
 
-def number_words(number: numbers.Real) -> str:
+def number_words(number: float) -> str:
     """A number for an error message, short even for an int of thousands of digits."""
-    if isinstance(number, numbers.Integral) and abs(number).bit_length() > 64:
-        digits = int(abs(number).bit_length() * math.log10(2)) + 1
+    if isinstance(number, numbers.Integral) and abs(int(number)).bit_length() > 64:
+        digits = int(abs(int(number)).bit_length() * math.log10(2)) + 1
         return f"an int of about {digits} digits"
     return repr(number)
 
