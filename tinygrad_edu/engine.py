@@ -1207,8 +1207,8 @@ def _refuse_numbers_only(output: Value, order: list[Value], inputs: list[Value])
     reached = set(order)
     if any(x in reached for x in inputs):
         return
-    raise ValueError(f"grad(): {describe_node(output)} is, or is made from, a gradient computed "
-                     f"with create_graph=False: a number that has forgotten how it was computed, so "
+    raise ValueError(f"grad(): {describe_node(output)} is, or is made from, a gradient "
+                     f"computed with create_graph=False: a number that has forgotten how it was computed, so "
                      f"its derivative would be 0 whatever the inputs; compute that first "
                      f"gradient with grad(..., create_graph=True) to differentiate it again")
 
