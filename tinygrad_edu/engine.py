@@ -1208,8 +1208,9 @@ def _refuse_numbers_only(output: Value, order: list[Value], inputs: list[Value])
     if any(x in reached for x in inputs):
         return
     raise ValueError(f"grad(): {describe_node(output)} is, or is made from, a gradient "
-                     f"computed with create_graph=False: a number that has forgotten how it was computed, so "
-                     f"its derivative would be 0 whatever the inputs; compute that first "
+                     f"computed with create_graph=False: a number that has forgotten how it "
+                     f"was computed, so its derivative would be 0 whatever the inputs; compute "
+                     f"that first "
                      f"gradient with grad(..., create_graph=True) to differentiate it again")
 
 
