@@ -26,9 +26,22 @@ import numbers
 import operator
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, NamedTuple, Optional, Sequence, Union, final
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Iterable,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Union,
+    final,
+)
 
 from tinygrad_edu.checks import require, require_type
+
+if TYPE_CHECKING:  # typing.TypeGuard is Python 3.10+, and the engine depends on nothing
+    from typing_extensions import TypeGuard
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
@@ -118,6 +131,12 @@ class Primitive:
             text += f" {sign} {number_text(abs(constant))}"
         return text
 
+    def evaluate(self, m: Any, *operands: Any) -> Any:
+        """The result by the forward rule, read with the math namespace `m`."""
+        if self.forward is None:
+            raise TypeError(_NO_FORWARD.format(self.name))
+        return self.forward(m, *operands)
+
     @property
     def derivatives(self) -> Optional[Callable[[Value], tuple]]:
         """node -> ∂node/∂input for each input edge, written with Values (None for a from_op op)."""
@@ -154,6 +173,10 @@ class Primitive:
 
     def __repr__(self) -> str:
         return f"Primitive({self.name!r}, arity={self.arity})"
+
+
+_NO_FORWARD = ("the op {!r} was made with Value.from_op: only the numbers of its node are "
+               "known, not a rule to compute its result")
 
 
 def _fmt(number: Number) -> str:
@@ -271,8 +294,8 @@ class ValueMath:
 
     @staticmethod
     def times_log(out: Operand, a: Operand) -> Operand:
-        if type(a) is not Value:
-            return FloatMath.times_log(out, a)
+        if type(a) is not Value:  # out = a ** b is still a Value where the exponent b is one
+            return out * math.log(a) if a > 0.0 else 0.0
         return out * a.log()
 
     sum_of = FloatMath.sum_of  # sum() of Values: a chain of + nodes
@@ -786,6 +809,9 @@ def apply(primitive: Primitive, *operands: Operand) -> Value:
     local derivative that overflows raises an error that names the operation
     and its numbers, and no node is made.
     """
+    forward = primitive.forward
+    if forward is None:
+        raise TypeError("apply(): " + _NO_FORWARD.format(primitive.name))
     if len(operands) == 1:  # exp, log, tanh, sigmoid, relu, neg: the common case, kept short
         (x,) = operands
         if type(x) is not Value:
@@ -796,7 +822,7 @@ def apply(primitive: Primitive, *operands: Operand) -> Value:
             _refuse(primitive, (xd,), (True,))
         if primitive.domain:
             check_domain(primitive, (xd,), (True,))
-        out = primitive.forward(FLOATS, xd)
+        out = forward(FLOATS, xd)
         rule = primitive.derivative[0]
         local = rule(FLOATS, out, xd) if type(rule) is not float else rule
         if not (-_INF < out < _INF and -_INF < local < _INF):
@@ -812,7 +838,7 @@ def apply(primitive: Primitive, *operands: Operand) -> Value:
         _refuse(primitive, (ad, bd), varies)
     if primitive.domain:
         check_domain(primitive, (ad, bd), varies)
-    out = primitive.forward(FLOATS, ad, bd)
+    out = forward(FLOATS, ad, bd)
     rule_a, rule_b = primitive.derivative
     local_a = local_b = 0.0
     if a_varies:
@@ -964,7 +990,9 @@ class Folded(NamedTuple):
     """
 
     constant: Optional[float]
-    count: int
+    # The rules read a mean's `count` on a Folded and on a trace's Step alike; the field
+    # hides tuple.count, which nothing calls on either.
+    count: int  # type: ignore[assignment]
     pairs: int
     factors: tuple[float, ...]
 
@@ -991,8 +1019,8 @@ def dot_pairs(node: Value) -> int:
 def operands(node: Value, values: Sequence[Any]) -> list:
     """A one- or two-input node's operands in order: `values` (one per input) with the folded
     constant in its place, so that a rule can read them (`2 - x` gives [2.0, x])."""
-    constant = node._constant
-    if constant is None or node._primitive.arity is None:
+    constant, primitive = node._constant, node._primitive
+    if constant is None or primitive is None or primitive.arity is None:
         return list(values)
     if type(constant) is _Left:
         return [float(constant), values[0]]
@@ -1008,6 +1036,8 @@ def local_derivatives(node: Value, m: Any = None) -> tuple:
     """
     m = VALUES if m is None else m
     primitive = node._primitive
+    if primitive is None:  # a leaf: no inputs, no derivatives
+        return ()
     inputs = node.inputs
     args: Sequence[Any] = inputs if m is VALUES else [v.data for v in inputs]
     out: Any = node if m is VALUES else node.data
@@ -1036,7 +1066,7 @@ def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mirrors torch.sum
         else:
             constants.append(_checked_constant(v, "sum"))
     constant = FLOATS.sum_of(constants) if constants else None
-    total = SUM.forward(FLOATS, [v.data for v in edges[0::2]], Folded(constant, 0, 0, ()))
+    total = SUM.evaluate(FLOATS, [v.data for v in edges[0::2]], Folded(constant, 0, 0, ()))
     return _nary_node(total, SUM, tuple(edges), constant or None)
 
 
@@ -1059,7 +1089,7 @@ def mean(values: Sequence[Operand]) -> Value:
         else:
             constants.append(_checked_constant(v, "mean"))
     constant = FLOATS.sum_of(constants) if constants else None
-    total = MEAN.forward(FLOATS, [v.data for v in edges[0::2]], Folded(constant, n, 0, ()))
+    total = MEAN.evaluate(FLOATS, [v.data for v in edges[0::2]], Folded(constant, n, 0, ()))
     return _nary_node(total, MEAN, tuple(edges), constant, n)
 
 
@@ -1097,18 +1127,15 @@ def dot(weights: Sequence[Operand], inputs: Sequence[Operand],
     singles: list = []
     constants: list = []
     for w, x in zip(weights, inputs):
-        w_is_value = type(w) is Value
-        x_is_value = type(x) is Value
-        wd = w.data if w_is_value else _checked_constant(w, "dot")
-        xd = x.data if x_is_value else _checked_constant(x, "dot")
-        if w_is_value and x_is_value:
-            pairs += (w, xd, x, wd)
-        elif w_is_value:
-            singles += (w, xd)
-        elif x_is_value:
-            singles += (x, wd)
+        if type(w) is Value:
+            if type(x) is Value:
+                pairs += (w, x.data, x, w.data)
+            else:
+                singles += (w, _checked_constant(x, "dot"))
+        elif type(x) is Value:
+            singles += (x, _checked_constant(w, "dot"))
         else:
-            constants.append(wd * xd)
+            constants.append(_checked_constant(w, "dot") * _checked_constant(x, "dot"))
     constant = FLOATS.sum_of(constants) if constants else None
     edges = pairs + singles
     shape = Folded(None, 0, len(pairs) // 4, tuple(singles[1::2]))
@@ -1131,7 +1158,7 @@ def _finish_dot(total: float, edges: list, bias: Optional[Operand], pairs: int,
     return _nary_node(total, DOT, tuple(edges), constant, pairs)
 
 
-def _all_values(items: Sequence) -> bool:
+def _all_values(items: Sequence[Operand]) -> TypeGuard[Sequence[Value]]:
     for item in items:
         if type(item) is not Value:
             return False
@@ -1186,7 +1213,7 @@ def grad(output: Value, inputs: Union[Value, Sequence[Value]], create_graph: boo
             locals_ = primitive.derivatives(node)
         else:
             locals_ = node.local_grads
-            if not -_INF < upstream < _INF:
+            if not -_INF < float(upstream) < _INF:  # without create_graph, a plain number
                 raise OverflowError(f"grad: the gradient of {describe_node(node)} is {upstream}, "
                                     f"not a finite number")
         for operand, local in zip(node.inputs, locals_):
