@@ -53,9 +53,10 @@ def chain_rule_lines(root: Value) -> list[str]:
     lines = [f"d{top}/d{top} = 1"]
     for node in reversed(order[:-1]):
         uses = consumers[node]
-        if len(uses) == 1 and paths[uses[0][0]] is not None:
+        above = paths[uses[0][0]] if len(uses) == 1 else None  # the one consumer's path
+        if above is not None:
             parent, local = uses[0]
-            path = paths[parent] + [(parent, node, local)]
+            path = above + [(parent, node, local)]
             paths[node] = path
             symbols = " * ".join(f"d{p.label}/d{c.label}" for p, c, _ in path)
             numbers = " * ".join(num(g) for _, _, g in path)

@@ -33,7 +33,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 from tqdm import tqdm
 
@@ -168,7 +168,7 @@ def tune_k(sentences: Sequence[Sentence], folds: int = 5,
                 nll -= math.log(model.prob(context, word))
                 count += 1
         scores[k] = math.exp(nll / count)
-    return min(scores, key=scores.get), scores
+    return min(scores, key=scores.__getitem__), scores
 
 
 # ---------------------------------------------------- looking at the embeddings
@@ -217,7 +217,9 @@ def pca_2d(rows: Sequence[Sequence[float]]) -> list[tuple[float, float]]:
         if max(v, key=abs) < 0:  # an eigenvector's sign is arbitrary: make its largest entry > 0
             v = [-x for x in v]
         axes.append(v)
-    return [tuple(sum(r[j] * axis[j] for j in range(dim)) for axis in axes) for r in centred]
+    x_axis, y_axis = axes
+    return [(sum(r[j] * x_axis[j] for j in range(dim)), sum(r[j] * y_axis[j] for j in range(dim)))
+            for r in centred]
 
 
 def _unit_orthogonal(v: list[float], axes: list[list[float]],
@@ -251,7 +253,7 @@ class FeedForwardLM(nn.Module):
         """The logits of every vocabulary word as the next word after `context` (3 words)."""
         # Concatenated, not averaged: each position has its own columns of W.
         e = [x for word in context for x in self.embedding(ROW[word])]
-        return self.output(self.hidden(e))
+        return self.output.outputs(self.hidden.outputs(e))
 
     def from_one_hot(self, context: Sequence[Sequence[Value]]) -> list[Value]:
         """The logits, with each context word given as a one-hot vector over all words.
@@ -263,7 +265,7 @@ class FeedForwardLM(nn.Module):
         table = self.embedding.weight
         columns = [[row[d] for row in table] for d in range(self.embedding.dim)]
         e = [dot(column, one_hot) for one_hot in context for column in columns]
-        return self.output(self.hidden(e))
+        return self.output.outputs(self.hidden.outputs(e))
 
     def vectors(self) -> dict[str, list[float]]:
         """Each vocabulary word's embedding as plain floats."""
@@ -525,7 +527,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     seconds = time.perf_counter() - start
     print(f"  {len(losses)} steps in {seconds:.1f} s ({len(losses) / seconds:.1f} steps/s)")
 
-    results = {
+    results: dict[str, Any] = {  # what the run found, for the tests and the README
         "trigram": {name: perplexity(trigram.prob, s) for name, s in held_out.items()},
         "neural": evaluations[-1],
     }

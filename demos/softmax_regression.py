@@ -51,7 +51,7 @@ def check_gradients(layer: Layer, X: Sequence[Sequence[float]], y: Sequence[int]
     """
     largest = 0.0
     for i, (x, c) in enumerate(zip(X, y)):
-        z = layer(x)
+        z = layer.outputs(x)
         loss = -softmax(z)[c].log()
         loss.backward()
         expected = probabilities([z_j.data for z_j in z])
@@ -99,15 +99,15 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     losses = []
     for _ in range(args.steps):
         # cross_entropy is the same loss as -log softmax(z)_c, as one compact subgraph
-        loss = mean_loss([cross_entropy(layer(x), c) for x, c in zip(X, y)])
+        loss = mean_loss([cross_entropy(layer.outputs(x), c) for x, c in zip(X, y)])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         losses.append(loss.data)
-    final_loss = mean_loss([cross_entropy(layer(x), c) for x, c in zip(X, y)]).data
+    final_loss = mean_loss([cross_entropy(layer.outputs(x), c) for x, c in zip(X, y)]).data
 
     def class_probabilities(point: Sequence[float]) -> list[float]:
-        return probabilities([z.data for z in layer(point)])
+        return probabilities([z.data for z in layer.outputs(point)])
 
     predictions = [max(range(CLASSES), key=class_probabilities(x).__getitem__) for x in X]
     acc = sum(p == c for p, c in zip(predictions, y)) / len(y)

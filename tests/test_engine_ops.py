@@ -256,6 +256,22 @@ def test_an_op_of_your_own_needs_a_name_of_its_own():
         Value.from_op(0.5, [Value(1.0)], [1.0], op=None)
 
 
+def test_an_op_of_your_own_has_no_rule_to_apply_or_evaluate():
+    node = Value.from_op(0.5, [Value(1.0)], [1.0], op="mine")
+    for call in (lambda: engine.apply(node.primitive, Value(2.0)),
+                 lambda: node.primitive.evaluate(engine.FLOATS, 2.0)):
+        with pytest.raises(TypeError, match="'mine' was made with Value.from_op: only the numbers"):
+            call()
+    assert engine.EXP.evaluate(engine.FLOATS, 0.0) == 1.0
+
+
+def test_apply_needs_a_value_among_its_operands():
+    with pytest.raises(TypeError, match=r"apply\('exp'\): its operand must be a Value, got float"):
+        engine.apply(engine.EXP, 2.0)
+    with pytest.raises(TypeError, match=r"apply\('\*'\): at least one operand must be a Value"):
+        engine.apply(engine.MUL, 2.0, 3.0)
+
+
 # ------------------------------------------------------------------ conveniences
 def test_star_import_leaves_the_builtin_sum_alone():
     namespace: dict = {}

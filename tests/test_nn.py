@@ -96,6 +96,16 @@ def test_a_one_unit_output_is_a_value_and_a_wider_one_a_list():
     assert isinstance(Layer(2, 1, seed=0)([1.0, 2.0]), Value)
 
 
+def test_outputs_is_always_a_list_for_a_layer_as_for_a_model():
+    """Layer.outputs is typed as the list it is, as MLP.outputs is: the same Values as calling."""
+    one, three = Layer(2, 1, seed=0), Layer(2, 3, seed=0)
+    assert [v.data for v in one.outputs([1.0, 2.0])] == [one([1.0, 2.0]).data]
+    called = three([1.0, 2.0])
+    assert isinstance(called, list)
+    assert [v.data for v in three.outputs([1.0, 2.0])] == [v.data for v in called]
+    assert len(called) == 3
+
+
 def test_the_last_layer_is_linear_by_default_and_the_hidden_ones_relu():
     model = MLP(2, [3, 3, 2], seed=0)
     assert [layer.neurons[0].activation for layer in model.layers] == ["relu", "relu", "linear"]

@@ -45,9 +45,9 @@ Seed = Union[int, random.Random, None]
 
 def _generator(seed: Seed) -> random.Random:
     """The random number generator that `seed` stands for (the `random` module itself for None)."""
-    if seed is None:
+    if seed is None or seed is random:
         return random  # type: ignore[return-value]  # the module has the same methods
-    if seed is random or isinstance(seed, random.Random):  # already a generator: share it
+    if isinstance(seed, random.Random):  # already a generator: share it
         return seed
     require_type(seed, "seed", numbers.Integral, "an int, a random.Random or None")
     return random.Random(seed)
@@ -160,8 +160,12 @@ class Layer(Module):
 
     def __call__(self, x: Sequence[Union[Value, float]]) -> Union[Value, list[Value]]:
         """A list of the neurons' outputs, or a single Value when the layer has one neuron."""
-        out = [neuron(x) for neuron in self.neurons]
+        out = self.outputs(x)
         return out[0] if len(out) == 1 else out
+
+    def outputs(self, x: Sequence[Union[Value, float]]) -> list[Value]:
+        """The neurons' outputs, always as a list (typed as one, as MLP.outputs is)."""
+        return [neuron(x) for neuron in self.neurons]
 
     def __repr__(self) -> str:
         neuron = self.neurons[0]
