@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numbers
 import random
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Optional, Protocol, Sequence, Union
 
 from tinygrad_edu import engine
 from tinygrad_edu.checks import class_index, require, require_type, whole_number
@@ -71,6 +71,18 @@ def _activation_or_nonlin(activation: str, nonlin: Optional[bool]) -> str:
 
 # What a module is made of: parameters (Values), other modules, and lists of either.
 Member = Union[Value, "Module", Sequence]
+
+
+class Model(Protocol):
+    """What training reads of a model (fit, evaluate, the gradient checks): a Module whose call
+    maps one input to its output, one Value or a list of them. MLP is one, and so is a Module
+    of your own with such a __call__."""
+
+    def __call__(self, x: Sequence[Union[Value, float]], /) -> Union[Value, list[Value]]: ...
+
+    def parameters(self) -> list[Value]: ...
+
+    def zero_grad(self) -> None: ...
 
 
 class Module:

@@ -27,10 +27,10 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 from tinygrad_edu.checks import require, require_type, whole_number
 from tinygrad_edu.engine import Value, dot
-from tinygrad_edu.nn import ACTIVATIONS, MLP, Module
+from tinygrad_edu.nn import ACTIVATIONS, MLP, Model
 
 # train.evaluate: (model, X, y, loss) -> (mean loss, accuracy), passed in (train imports this).
-Evaluate = Callable[[Module, Sequence[Sequence[float]], Sequence[int], str], tuple[float, float]]
+Evaluate = Callable[[Model, Sequence[Sequence[float]], Sequence[int], str], tuple[float, float]]
 # dataset_loss evaluates this many examples at a time (a few MB of arrays each).
 CHUNK = 10_000
 # record=True keeps every k-th step with k chosen so that there are at most this many frames
@@ -69,7 +69,7 @@ def recording_interval(steps: int, record: Union[bool, int]) -> int:
 class Recorder:
     """Keeps the snapshots while fit() trains: one call after every step, one at the end."""
 
-    def __init__(self, model: Module, loss: str, steps: int, record: Union[bool, int]) -> None:
+    def __init__(self, model: Model, loss: str, steps: int, record: Union[bool, int]) -> None:
         self.parameters = model.parameters()
         self.recording = Recording(loss, recording_interval(steps, record))
         self.before: Optional[list[float]] = [p.data for p in self.parameters]  # step 0's
@@ -86,7 +86,7 @@ class Recorder:
         if (step + 1) % self.recording.every == 0:
             self.before = [p.data for p in self.parameters]
 
-    def finish(self, model: Module, X: Sequence[Sequence[float]], y: Sequence[int],
+    def finish(self, model: Model, X: Sequence[Sequence[float]], y: Sequence[int],
                steps_done: int, evaluate: Evaluate) -> Recording:
         """Add the trained model as the last frame: loss and accuracy over all of (X, y).
 
@@ -243,15 +243,15 @@ def _neuron_sum(row: list[float], inputs: list) -> Value:
     return dot([Value(w) for w in row[:-1]], inputs, Value(row[-1]))
 
 
-def dataset_loss(model: Module, X: Sequence[Sequence[float]], y: Sequence[int],
+def dataset_loss(model: Model, X: Sequence[Sequence[float]], y: Sequence[int],
                  loss: str, evaluate: Evaluate) -> tuple[float, float]:
     """(mean loss, accuracy) over all of (X, y): train.evaluate's numbers, from evaluate_grid's
     logits with numpy; `evaluate` itself without numpy or for a model that is not an MLP."""
     try:
         import numpy as np
     except ImportError:
-        np = None
-    if np is None or not isinstance(model, MLP):
+        return evaluate(model, X, y, loss)
+    if not isinstance(model, MLP):
         return evaluate(model, X, y, loss)
     total, correct = 0.0, 0
     for start in range(0, len(X), CHUNK):  # bounded memory however many examples

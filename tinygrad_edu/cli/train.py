@@ -31,7 +31,7 @@ from pathlib import Path
 
 from tinygrad_edu import data
 from tinygrad_edu.cli.arguments import UsageError
-from tinygrad_edu.nn import ACTIVATIONS, MLP, Module
+from tinygrad_edu.nn import ACTIVATIONS, MLP, Model
 from tinygrad_edu.optim import SGD, Adam, Optimizer
 from tinygrad_edu.tracing import TraceMismatch
 from tinygrad_edu.train import (
@@ -353,7 +353,7 @@ def _interrupts_deferred():
         signal.signal(signal.SIGINT, previous)
 
 
-def _draw_outputs(out: Path, model: Module, X: list[list[float]], y: list[int],
+def _draw_outputs(out: Path, model: Model, X: list[list[float]], y: list[int],
                   history: History, title: str) -> dict[Path, bytes]:
     """The decision boundary and the loss curve as PNG and SVG bytes, by the path they go to."""
     from tinygrad_edu.viz import plots  # matplotlib loads only when there is something to draw
