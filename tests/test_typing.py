@@ -79,6 +79,49 @@ def test_readme_examples_type_check_clean(tmp_path):
     assert finished.returncode == 0, finished.stdout + finished.stderr
 
 
+@pytest.fixture(scope="module")
+def package_site(tmp_path_factory):
+    """The installed-like package, and one mypy cache for the checks of it below."""
+    folder = tmp_path_factory.mktemp("package")
+    return installed_layout(folder / "site"), folder / "cache"
+
+
+def check_package(site: Path, cache: Path) -> subprocess.CompletedProcess:
+    """mypy on every module of tinygrad_edu in `site`, with the project's settings."""
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"),
+         "--cache-dir", str(cache), "-p", "tinygrad_edu"],
+        capture_output=True, text=True, cwd=site, check=False)
+
+
+def test_the_package_itself_type_checks_clean(package_site):
+    """mypy on tinygrad_edu as pip installs it (cli, tracing, viz and demos inside), with the
+    project's settings from pyproject.toml: no module is exempt, so every error counts."""
+    site, cache = package_site
+    assert (site / "tinygrad_edu" / "viz" / "dot.py").exists()
+    assert (site / "tinygrad_edu" / "tracing" / "recording.py").exists()
+    finished = check_package(site, cache)
+    checked = re.search(r"no issues found in (\d+) source files", finished.stdout)
+    assert finished.returncode == 0 and checked, finished.stdout + finished.stderr
+    # Every module of the package was read, not only the ones the top level imports.
+    assert int(checked.group(1)) == sum(1 for _ in site.rglob("*.py"))
+
+
+def test_the_package_check_would_catch_an_error(package_site):
+    """The check above can fail: one wrong type in one module of the package is an error."""
+    site, cache = package_site
+    wrong = site / "tinygrad_edu" / "demos" / "wrong.py"
+    wrong.write_text("from tinygrad_edu import Value\n"
+                     "def data(v: Value) -> str:\n"
+                     "    return v.data\n", encoding="utf-8")
+    try:
+        finished = check_package(site, cache)
+    finally:
+        wrong.unlink()
+    assert finished.returncode == 1, finished.stdout
+    assert "tinygrad_edu/demos/wrong.py:3: error" in finished.stdout, finished.stdout
+
+
 def test_mypy_would_catch_a_wrong_type(tmp_path):
     """The check above can fail: a loss given a list where a Value belongs is an error."""
     site = installed_layout(tmp_path / "site")

@@ -135,9 +135,11 @@ def make_blobs(n_samples: int = 100, centers: Union[int, Sequence[Sequence[float
     if isinstance(centers, numbers.Integral) and not isinstance(centers, bool):
         if centers < 2:
             raise ValueError(f"centers must be at least 2 (one blob per class), got {centers}")
-        angles = [2 * math.pi * k / centers for k in range(centers)]
+        count = int(centers)
+        angles = [2 * math.pi * k / count for k in range(count)]
         centers = [[2 * math.cos(angle), 2 * math.sin(angle)] for angle in angles]
-    centres = [[float(c) for c in centre] for centre in centers]
+    # A count is a list of centres by now; mypy does not count int among numbers.Integral.
+    centres = [[float(c) for c in centre] for centre in centers]  # type: ignore[union-attr]
     if len(centres) < 2 or any(len(centre) != 2 for centre in centres):
         raise ValueError(f"centers must be a count >= 2 or a list of at least two [x1, x2] "
                          f"points, got {centers!r}")

@@ -43,6 +43,7 @@ import math
 import textwrap
 import threading
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable, Optional, Sequence
 
 from tinygrad_edu.engine import Value
@@ -196,7 +197,7 @@ class Report:
             raise ValueError(f"{'probe ' + repr(probe) if probe else 'no failed probe'} has "
                              f"no wrong gradient to draw")
         root, order = mirror(chosen.graph, labels=chosen.names)
-        highlight = {}
+        highlight: dict[object, str] = {}
         for node in order:
             if node.source is chosen.node:
                 highlight[node] = (f"expected grad {chosen.expected:.4g}, "
@@ -235,11 +236,12 @@ def run_limited(function: Callable[[], Any], seconds: float) -> Any:
         # The exception can land where it is swallowed (a garbage-collector callback), so it
         # is sent a few times. Not every Python has this call: there the thread runs on.
         stop = getattr(getattr(ctypes, "pythonapi", None), "PyThreadState_SetAsyncExc", None)
-        for _ in range(3 if stop is not None and thread.ident is not None else 0):
-            stop(ctypes.c_ulong(thread.ident), ctypes.py_object(ProbeTimeout))
-            thread.join(0.5)
-            if not thread.is_alive():
-                break
+        if stop is not None and thread.ident is not None:
+            for _ in range(3):
+                stop(ctypes.c_ulong(thread.ident), ctypes.py_object(ProbeTimeout))
+                thread.join(0.5)
+                if not thread.is_alive():
+                    break
         raise ProbeTimeout(f"did not finish in {seconds:g} s (an endless loop, or far too "
                            f"much work): stopped and left behind")
     if "error" in box:
@@ -255,6 +257,12 @@ class Node:
     formula: str
     ours: Value
     theirs: Any
+
+    @property
+    def op(self) -> str:
+        """The primitive that made our node, by name (`*`, `tanh`); "" for an input."""
+        primitive = self.ours.primitive
+        return "" if primitive is None else primitive.name
 
 
 def build(cls: type, inputs: Sequence[tuple[str, float]],
@@ -353,7 +361,7 @@ def explain_wrong(nodes: Sequence[Node], node: Node, expected: float,
         text += f"; it is used {len(uses)} times: {parts}"
         for consumer, value in uses:
             if close(actual, value):
-                method = METHODS.get(consumer.ours.primitive.name, consumer.ours.op)
+                method = METHODS.get(consumer.op, consumer.ours.op)
                 return (text + f". Its grad is one use's share only: gradients are assigned, "
                         f"not accumulated. The backward of {method} (in {consumer.name} = "
                         f"{consumer.formula}) sets grad with = where it must add with +=",
@@ -364,12 +372,12 @@ def explain_wrong(nodes: Sequence[Node], node: Node, expected: float,
         consumer, value = uses[0]
         local = value / consumer.ours.grad if consumer.ours.grad else math.nan
         got = actual / consumer.ours.grad if consumer.ours.grad else math.nan
-        op = consumer.ours.primitive.name
+        op = consumer.op
         text += (f"; the backward of {METHODS.get(op, op)} in {consumer.name} = "
                  f"{consumer.formula} gives ∂{consumer.name}/∂{node.name} = {got:.6g}, "
                  f"expected {local:.6g}")
         return text, op, walk
-    return text, " ".join(sorted({consumer.ours.primitive.name for consumer, _ in uses})), walk
+    return text, " ".join(sorted({consumer.op for consumer, _ in uses})), walk
 
 
 # ------------------------------------------------------------------ what the class has
@@ -406,13 +414,21 @@ def supported_ops(cls: type, seconds: float = PROBE_SECONDS) -> list[str]:
             return False
         return hasattr(result, "data") and hasattr(result, "grad")
 
+    def binary(op: str) -> Any:  # a number exponent: micrograd's ** takes no Value one
+        return BINARY[op](cls(1.5), 2.0 if op == "**" else cls(2.0))
+
+    def unary(op: str) -> Any:
+        return apply(op, [cls(1.5)])
+
+    def reflected(op: str) -> Any:
+        return BINARY[op](2.0, cls(1.5))
+
     def find() -> list[str]:
-        found = [op for op in BINARY if works(lambda op=op: BINARY[op](cls(1.5), 2.0)
-                                              if op == "**" else BINARY[op](cls(1.5), cls(2.0)))]
+        found = [op for op in BINARY if works(partial(binary, op))]
         if works(lambda: cls(1.5) ** cls(2.0)):
             found.append("**v")
-        found += [op for op in ("neg", *FUNCTIONS) if works(lambda op=op: apply(op, [cls(1.5)]))]
-        found += [f"2{op}v" for op in BINARY if works(lambda op=op: BINARY[op](2.0, cls(1.5)))]
+        found += [op for op in ("neg", *FUNCTIONS) if works(partial(unary, op))]
+        found += [f"2{op}v" for op in BINARY if works(partial(reflected, op))]
         return found
 
     return run_limited(find, seconds)
@@ -474,10 +490,10 @@ def _probes(cls: type, supported: list[str], random_examples: int,
     probes: list[tuple[str, Callable[[], Finding]]] = []
     for op in ("neg", *FUNCTIONS):
         if op in supported:
-            probes.append((op, lambda op=op: _unary_probe(cls, op)))
+            probes.append((op, partial(_unary_probe, cls, op)))
     for op in BINARY:
         if op in supported:
-            probes.append((op, lambda op=op: _binary_probe(cls, op)))
+            probes.append((op, partial(_binary_probe, cls, op)))
     has = set(supported)
     if "+" in has:
         probes.append(("sharing: a + a", lambda: _graph_probe(
@@ -502,7 +518,7 @@ def _probes(cls: type, supported: list[str], random_examples: int,
     for op in BINARY:
         # A ** that takes numbers only (micrograd's) needs no 2 ** v.
         if op in has and (op != "**" or "**v" in has or "2**v" in has):
-            probes.append((f"reflected: 2 {op} v", lambda op=op: _reflected(cls, op, has)))
+            probes.append((f"reflected: 2 {op} v", partial(_reflected, cls, op, has)))
     probes.append(("random expressions",
                    lambda: _random(cls, has, random_examples, expressions)))
     return probes

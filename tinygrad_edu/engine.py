@@ -960,6 +960,14 @@ def describe_operation(primitive: Primitive, inputs: Sequence[Value],
         () if constant is None else (constant,)), varies)
 
 
+def primitive_of(node: Value) -> Primitive:
+    """The primitive that made a node with inputs; a leaf was made by none (ValueError)."""
+    primitive = node._primitive
+    if primitive is None:
+        raise ValueError(f"{describe_node(node)} is a leaf: no operation made it")
+    return primitive
+
+
 def describe_node(node: Value) -> str:
     """How an error names a node: its label, else its op (`'e'`, `the node made by '*2'`)."""
     if node.label:
@@ -969,7 +977,7 @@ def describe_node(node: Value) -> str:
     return f"a leaf Value(data={node.data!r})"
 
 
-def number_words(number: float) -> str:
+def number_words(number: Union[float, numbers.Real]) -> str:
     """A number for an error message, short even for an int of thousands of digits."""
     if isinstance(number, numbers.Integral) and abs(int(number)).bit_length() > 64:
         digits = int(abs(int(number)).bit_length() * math.log10(2)) + 1

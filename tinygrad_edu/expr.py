@@ -18,7 +18,7 @@ import math
 import operator
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Sequence, Tuple, Union
 
 from tinygrad_edu.engine import (
     BINARY_OPERATORS,
@@ -75,8 +75,10 @@ class ExpressionError(ValueError):
 
 Number = Union[int, float]
 # One stack-machine step: (kind, argument, line, column); kinds are
-# "number", "name", "binary", "negate", "call".
-Step = Tuple[str, object, int, int]
+# "number", "name", "binary", "negate", "call". The kind decides the argument, which a type
+# checker cannot follow through the tuple: a number's float, the name of a variable, an
+# operator or a function, or None for "negate".
+Step = Tuple[str, Any, int, int]
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ class Program:
         """The name of the program's result: its last assignment, or BARE_EXPRESSION."""
         return self.statements[-1].target
 
-    def evaluate(self, inputs: Dict[str, Union[Number, Value]]) -> Dict[str, Value]:
+    def evaluate(self, inputs: Mapping[str, Union[Number, Value]]) -> Dict[str, Value]:
         """Run the program on the given inputs; every variable's Value, labelled with its name.
 
         Inputs given as numbers become leaf Values. A missing or unknown input

@@ -68,10 +68,10 @@ class SGD(Optimizer):
             for p in self.params:
                 p.data -= lr * (p.grad + decay * p.data)
             return
-        first_step = self.velocities is None
-        if first_step:
-            self.velocities = [0.0] * len(self.params)
         velocities = self.velocities
+        first_step = velocities is None
+        if velocities is None:
+            velocities = self.velocities = [0.0] * len(self.params)
         for i, p in enumerate(self.params):
             g = p.grad + decay * p.data
             velocities[i] = g if first_step else momentum * velocities[i] + g

@@ -23,11 +23,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
 
 from tinygrad_edu.checks import require, require_type, whole_number
 from tinygrad_edu.engine import Value, dot
 from tinygrad_edu.nn import ACTIVATIONS, MLP, Model
+
+if TYPE_CHECKING:  # numpy is optional: evaluate_grid takes its arrays where it is installed
+    import numpy
+
+# The points evaluate_grid reads: rows of numbers, as lists or as a numpy array.
+Points = Union[Sequence[Sequence[float]], "numpy.ndarray"]
 
 # train.evaluate: (model, X, y, loss) -> (mean loss, accuracy), passed in (train imports this).
 Evaluate = Callable[[Model, Sequence[Sequence[float]], Sequence[int], str], tuple[float, float]]
@@ -145,7 +151,7 @@ def _flat_parameters(model: MLP, parameters: Optional[Sequence[float]]) -> Seque
     return parameters
 
 
-def evaluate_grid(model: MLP, points: Sequence[Sequence[float]],
+def evaluate_grid(model: MLP, points: Points,
                   parameters: Optional[Sequence[float]] = None) -> GridValues:
     """Every neuron's z and g(z), and the class probabilities, of `model` at every point.
 
@@ -169,7 +175,7 @@ def evaluate_grid(model: MLP, points: Sequence[Sequence[float]],
 
 
 def _evaluate_with_numpy(np: Any, tables: list[Any], activations: list[str],
-                         points: Sequence[Sequence[float]]) -> GridValues:
+                         points: Points) -> GridValues:
     values = np.asarray(points, dtype=float).reshape(len(points), -1)
     pre, post = [], []
     for table, activation in zip(tables, activations):
@@ -209,7 +215,7 @@ def numpy_probabilities(np: Any, logits: Any) -> Any:
 
 
 def _evaluate_with_values(model: MLP, layers: list[list], activations: list[str],
-                          points: Sequence[Sequence[float]]) -> GridValues:
+                          points: Points) -> GridValues:
     """The same numbers from Value graphs: one neuron at a time, as nn computes it."""
     pre: list[list] = [[] for _ in layers]
     post: list[list] = [[] for _ in layers]

@@ -47,8 +47,10 @@ def module_paths(order: list[Value], roles: dict[Value, str]) -> dict[Value, str
             continue  # parameters of several modules: belongs to none of them
         if _is_activation(node) or len(node.inputs) > 1:
             from_inputs = {modules.get(operand) for operand in node.inputs}
-            if len(from_inputs) == 1 and None not in from_inputs:
-                modules[node] = from_inputs.pop()
+            if len(from_inputs) == 1:
+                (shared,) = from_inputs
+                if shared is not None:
+                    modules[node] = shared
     return modules
 
 

@@ -33,8 +33,9 @@ from tinygrad_edu.viz.foreign import ForeignNode, is_foreign_graph, mirror, topo
 from tinygrad_edu.viz.labels import escape_label, format_number
 from tinygrad_edu.viz.notebook import Digraph
 
-# What can be drawn: one Value, or a model's several outputs (a list of Values).
-Outputs = Union[Value, Sequence[Value]]
+# What can be drawn: one Value, or a model's several outputs (a list of Values); a graph of
+# another engine is copied into ForeignNodes first, which read like Values (viz/foreign.py).
+Outputs = Union[Value, Sequence[Value], ForeignNode]
 # The parameters to colour: Values, or torchviz's dict(model.named_parameters()).
 Parameters = Union[Iterable[Value], Mapping[str, Value]]
 
@@ -313,7 +314,8 @@ class _Drawing:
 
 
 # ------------------------------------------------------------------ roles
-def node_role(node: Value, root: Outputs, parameters: Optional[set] = None) -> str:
+def node_role(node: Value, root: Union[Value, Sequence[Value]],
+              parameters: Optional[set] = None) -> str:
     """The role that picks a box's colour: output, intermediate, parameter, input or constant.
 
     `root` is the drawing's output, or its list of outputs.

@@ -34,9 +34,9 @@ import random
 from typing import Any, Optional, Sequence
 
 from tinygrad_edu.checks import require, require_type, whole_number
-from tinygrad_edu.engine import Value, folded, topological_order
+from tinygrad_edu.engine import Value, folded, primitive_of, topological_order
 from tinygrad_edu.nn import MLP
-from tinygrad_edu.snapshots import Snapshot, evaluate_grid
+from tinygrad_edu.snapshots import Recording, Snapshot, evaluate_grid
 from tinygrad_edu.train import History, traceable_loss
 from tinygrad_edu.viz.dot import GraphTooLarge, draw_dot
 from tinygrad_edu.viz.notebook import FramedPage
@@ -118,12 +118,11 @@ class _FilmParts:
         import numpy as np  # matplotlib, which viz needs, brings numpy
 
         self.np = np
-        _check(model, X, y, history)
+        self.recording = _check(model, X, y, history)
         self.model = model
         self.resolution = whole_number(resolution, "resolution", 2)
         require(resolution <= 400, "resolution", resolution, "a whole number from 2 to 400")
         self.max_bytes = whole_number(max_bytes, "max_bytes", 1)
-        self.recording = history.recording
         self.history = history
         self.classes = max(2, model.nouts[-1], max(y) + 1)
         self.class_names = _class_names(class_names, self.classes)
@@ -289,8 +288,9 @@ def check_filmable(model: Any) -> None:
                 f"at most {MAX_UNITS} units, so the network panel stays readable")
 
 
-def _check(model: Any, X: Sequence[Sequence[float]], y: Sequence[int], history: Any) -> None:
-    """Clear errors for what the film cannot show."""
+def _check(model: Any, X: Sequence[Sequence[float]], y: Sequence[int],
+           history: Any) -> Recording:
+    """Clear errors for what the film cannot show; the history's recording, with snapshots."""
     check_filmable(model)
     require_type(history, "history", History, "the History that fit() returned")
     if history.recording is None or not history.recording.snapshots:
@@ -303,6 +303,7 @@ def _check(model: Any, X: Sequence[Sequence[float]], y: Sequence[int], history: 
     if len(X) != len(y) or not X:
         raise ValueError(f"X and y must be non-empty and of the same length, "
                          f"got {len(X)} points and {len(y)} labels")
+    return history.recording
 
 
 def _class_names(names: Optional[Sequence[str]], classes: int) -> list[str]:
@@ -404,7 +405,7 @@ class _ExampleGraph:
                                f"{MAX_GRAPH_NODES}: the graph panel is left out"}
         parameters = {p: k for k, p in enumerate(model.parameters())}
         position = {node: k for k, node in enumerate(order)}
-        tape = []
+        tape: list[dict[str, Any]] = []
         for node in order:
             if node in parameters:
                 tape.append({"param": parameters[node]})
@@ -443,9 +444,11 @@ def _operation(node: Value, position: dict) -> dict:
     "left" when it stands on the left); sum, mean and dot keep what engine.folded says:
     the constant they add, mean's count, and dot's (w, x) pairs and single factors.
     """
-    entry = {"op": node.primitive.name, "c": node.constant, "left": node.constant_left,
-             "in": [position[operand] for operand in node.inputs]}
-    if node.primitive.arity is None:
+    primitive = primitive_of(node)
+    entry: dict[str, Any] = {"op": primitive.name, "c": node.constant,
+                             "left": node.constant_left,
+                             "in": [position[operand] for operand in node.inputs]}
+    if primitive.arity is None:
         numbers = folded(node)
         entry.update(count=numbers.count, pairs=numbers.pairs, factors=list(numbers.factors))
     return entry

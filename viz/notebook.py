@@ -113,9 +113,10 @@ def _occupied(svg: str) -> list[tuple[float, float]]:
             for element in group.iter():
                 xs += [float(x) for x in re.findall(r"([-\d.]+),[-\d.]+",
                                                       element.get("points", ""))]
-                if element.get("cx") is not None:
-                    cx, rx = float(element.get("cx")), float(element.get("rx", 0))
-                    xs += [cx - rx, cx + rx]
+                cx = element.get("cx")
+                if cx is not None:
+                    rx = float(element.get("rx", 0))
+                    xs += [float(cx) - rx, float(cx) + rx]
         elif group.get("class") == "edge":
             for text in group.iter(f"{_SVG}text"):
                 x, size = float(text.get("x", 0)), float(text.get("font-size", 10))
@@ -313,7 +314,7 @@ class FramedPage:
                 f'style="width:100%;height:{self.height}px;border:1px solid #ddd" '
                 f'loading="eager">{fallback}</iframe>')
 
-    def save(self, path: Union[str, os.PathLike]) -> Path:
+    def save(self, path: Union[str, os.PathLike[str]]) -> Path:
         """Write the page to `path` as a file of its own (opens offline); return the path."""
         return write_atomically(path, self.html)
 

@@ -30,7 +30,7 @@ import sysconfig
 import tempfile
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
-from typing import Mapping, Optional, Sequence, Union
+from typing import Mapping, Optional, Sequence, TypeVar, Union
 
 from tinygrad_edu.checks import real_number
 
@@ -114,9 +114,9 @@ def render_source(source: str, format: str = "svg",
         _kill(process)
         raise
     if process.returncode != 0 or not stdout:
-        problem = stderr.decode("utf-8", "replace").strip().splitlines()
+        said = stderr.decode("utf-8", "replace").strip().splitlines()
         raise RendererFailed(f"{name} failed (exit {process.returncode}): "
-                             f"{problem[0] if problem else 'no output'}")
+                             f"{said[0] if said else 'no output'}")
     return check_picture(stdout, format, name)
 
 
@@ -153,7 +153,11 @@ def check_picture(content: bytes, format: str, renderer: str = "the renderer") -
     return content
 
 
-def write_atomically(path: Union[str, Path], content: Union[bytes, str]) -> Path:
+# A file's path as write_all_atomically takes it: a str or a Path (any os.PathLike).
+PathLike = TypeVar("PathLike", bound=Union[str, "os.PathLike[str]"])
+
+
+def write_atomically(path: Union[str, os.PathLike[str]], content: Union[bytes, str]) -> Path:
     """Write `content` to a temporary file beside `path`, then rename it over `path`.
 
     The new file keeps the mode of the file it replaces (a new one gets the mode
@@ -162,7 +166,7 @@ def write_atomically(path: Union[str, Path], content: Union[bytes, str]) -> Path
     return write_all_atomically({path: content})[0]
 
 
-def write_all_atomically(contents: Mapping[Union[str, Path], Union[bytes, str]]) -> list[Path]:
+def write_all_atomically(contents: Mapping[PathLike, Union[bytes, str]]) -> list[Path]:
     """Write several files, each atomically: all are written to temporary files first,
     and only when every one is complete are they renamed into place.
 
@@ -178,8 +182,8 @@ def write_all_atomically(contents: Mapping[Union[str, Path], Union[bytes, str]])
                 folder.mkdir()
                 made.append(folder)
             staged.append((_stage(Path(path), content), Path(path)))
-        for temporary, path in staged:
-            os.replace(temporary, path)  # atomic on POSIX and Windows
+        for temporary, target in staged:
+            os.replace(temporary, target)  # atomic on POSIX and Windows
     except BaseException:
         for temporary, _ in staged:
             if os.path.exists(temporary):

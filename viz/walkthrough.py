@@ -30,7 +30,7 @@ import re
 from pathlib import Path
 from typing import Iterable, Optional, Union, overload
 
-from tinygrad_edu.engine import DOT, Value, topological_order
+from tinygrad_edu.engine import DOT, Value, primitive_of, topological_order
 from tinygrad_edu.viz.dot import MAX_NODES, draw_dot, format_number, node_role
 from tinygrad_edu.viz.notebook import FramedPage, png_density, still_pictures
 from tinygrad_edu.viz.renderer import (
@@ -300,7 +300,7 @@ def formula(node: Value, operands: list[str]) -> str:
     """
     if len(operands) > MAX_OPERANDS_SHOWN:
         operands = operands[:MAX_OPERANDS_SHOWN - 1] + ["…", operands[-1]]
-    text = node.primitive.formula(operands, node.constant, node.constant_left)
+    text = primitive_of(node).formula(operands, node.constant, node.constant_left)
     if node.primitive is DOT:
         text += ": Σ weight × input (+ bias)"
     return text

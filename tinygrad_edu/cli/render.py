@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Union
 
 from tinygrad_edu import viz
 from tinygrad_edu.cli.arguments import UsageError, add_program_arguments, run_program
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(problem)) from None
 
     # Everything is drawn before anything is written, so an error leaves no file behind.
-    contents = {}
+    contents: dict[Path, Union[bytes, str]] = {}
     options = {"rankdir": args.rankdir, "decimals": args.decimals,
                "max_nodes": args.max_nodes, "timeout": args.timeout}
     try:

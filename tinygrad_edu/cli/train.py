@@ -28,6 +28,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
+from typing import Union
 
 from tinygrad_edu import data
 from tinygrad_edu.cli.arguments import UsageError
@@ -354,8 +355,9 @@ def _interrupts_deferred():
 
 
 def _draw_outputs(out: Path, model: Model, X: list[list[float]], y: list[int],
-                  history: History, title: str) -> dict[Path, bytes]:
-    """The decision boundary and the loss curve as PNG and SVG bytes, by the path they go to."""
+                  history: History, title: str) -> dict[Path, Union[bytes, str]]:
+    """The decision boundary and the loss curve as PNG and SVG bytes, by the path they go to
+    (the files to write: the summary and the film join them)."""
     from tinygrad_edu.viz import plots  # matplotlib loads only when there is something to draw
 
     X, y = _plotted_points(X, y)

@@ -141,7 +141,7 @@ class Elementwise:
 
     def __init__(self, step: Step, out: slice, inputs: list[Array],
                  constants: Array) -> None:
-        primitive = step.primitive
+        primitive = step.made_by
         self.primitive, self.step, self.out = primitive, step, out
         self.inputs = [Gather(index) for index in inputs]
         self.constants = constants  # each node's folded number, where the op has one
@@ -162,7 +162,7 @@ class Elementwise:
         operands = self._operands()
         if self.primitive.domain:
             self._check_domain(operands)
-        values[self.out] = self.primitive.forward(ARRAYS, *operands)
+        values[self.out] = self.primitive.evaluate(ARRAYS, *operands)
 
     def _check_domain(self, operands: list[Array]) -> None:
         """Refuse operands outside the op's domain with the eager engine's error, for the first
@@ -198,7 +198,7 @@ class Elementwise:
         positions = range(len(at)) if len(at) == len(self.saved) else ((1,) if step.left else (0,))
         result = []
         for k in positions:
-            rule = step.primitive.derivative[k]
+            rule = self.primitive.derivative[k]
             result.append(rule(ARRAYS, out, *at) if callable(rule) else rule)
         return result
 
@@ -266,7 +266,7 @@ class MatrixProduct:
     def forward(self, values: Array) -> None:
         result = values[self.out].reshape(self.shape)  # a view: written in place
         x = w = None
-        if self.right is not None:
+        if self.right is not None and self.left is not None:  # given together: the pairs' sides
             x, w = self.right.take(values), self.left.take(values)
             np.matmul(x, w.T, out=result)
         else:
@@ -289,7 +289,7 @@ class MatrixProduct:
         else:
             upstream = grads[self.out].reshape(self.shape)
         x, w = self.saved
-        if self.right is not None:
+        if self.right is not None and self.left is not None:
             self.left.add(grads, upstream.T @ x)  # dL/dW = G.T @ X
             self.right.add(grads, upstream @ w)  # dL/dX = G @ W
         if self.baked_left is not None:

@@ -17,7 +17,7 @@ import linecache
 import math
 import re
 import weakref
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 from tinygrad_edu import engine
 from tinygrad_edu.engine import FLOATS, number_text
@@ -136,7 +136,7 @@ def _wrap(x: Expr, binding: int) -> str:
 
 def _expr(x: Union[Expr, float]) -> Expr:
     """An operand as an Expr: a number becomes its exact literal."""
-    if type(x) is Expr:
+    if isinstance(x, Expr):
         return x
     text = literal(float(x))
     return Expr(text, _NEGATION if text.startswith("-") else _ATOM)
@@ -223,9 +223,10 @@ class SourceMath:
 
 SOURCE = SourceMath
 # The functions the generated code calls: the eager engine's own.
-RUNTIME = {"sum": sum, "exp": math.exp, "log": math.log, "tanh": math.tanh,
-           "sigmoid": FLOATS.sigmoid, "power": math.pow, "times_power": FLOATS.times_power,
-           "times_log": FLOATS.times_log}
+RUNTIME: dict[str, Callable[..., Any]] = {
+    "sum": sum, "exp": math.exp, "log": math.log, "tanh": math.tanh,
+    "sigmoid": FLOATS.sigmoid, "power": math.pow, "times_power": FLOATS.times_power,
+    "times_log": FLOATS.times_log}
 
 
 def variable_names(recording: Recording) -> list[str]:
@@ -296,12 +297,13 @@ def python_source(recording: Recording, function_name: str = "forward_backward")
 def _domain_check(i: int, step: Step, operands: list[str]) -> str:
     """`if <outside the op's domain>: domain_error(i, ...)`, from the Primitive's own rules,
     or "" where the op has none or its operands cannot leave it."""
-    if not step.primitive.domain or step.primitive.arity is None:
+    primitive = step.made_by
+    if not primitive.domain or primitive.arity is None:
         return ""
     at = step.operands([Expr(name) for name in operands])
     varies = tuple(type(x) is Expr for x in at)
     bad: Any = False
-    for domain in step.primitive.domain:
+    for domain in primitive.domain:
         bad = bad | domain.bad(SOURCE, varies, *at)
     if type(bad) is not Expr:
         return ""
@@ -324,7 +326,7 @@ def hides_non_finite(primitive: engine.Primitive) -> bool:
                         operands = [other] * primitive.arity
                         operands[k] = bad
                         try:
-                            result = primitive.forward(FLOATS, *operands)
+                            result = primitive.evaluate(FLOATS, *operands)
                         except (ArithmeticError, ValueError):
                             continue
                         hides = hides or -math.inf < result < math.inf
@@ -368,7 +370,7 @@ class PythonBackend:
             """A replayed operand left the op's domain: the eager engine's error, its words."""
             step = steps[i]
             varies = tuple(type(x) is Expr for x in step.operands([Expr("")] * len(step.inputs)))
-            engine.check_domain(step.primitive, operands, varies)
+            engine.check_domain(step.made_by, operands, varies)
 
         filename = f"<trace {id(self):x}>"
         # Registered with linecache so that a traceback through the replay shows its lines,
@@ -377,7 +379,7 @@ class PythonBackend:
         linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True),
                                      filename)
         weakref.finalize(self, linecache.cache.pop, filename, None)
-        namespace = dict(RUNTIME, domain_error=domain_error, not_finite=not_finite)
+        namespace: dict[str, Any] = dict(RUNTIME, domain_error=domain_error, not_finite=not_finite)
         exec(compile(self.source, filename, "exec"), namespace)  # noqa: S102 - our own code
         self._function = namespace["forward_backward"]
 

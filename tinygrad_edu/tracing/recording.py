@@ -30,33 +30,40 @@ class Step(NamedTuple):
     left: bool  # the folded number stands left of the operator (`2 - x`)
     recorded: tuple[float, ...]  # node.local_grads at recording time
     data: float  # node.data at recording time
-    count: int = 0  # mean: how many operands it averages
+    count: int = 0  # type: ignore[assignment]  # mean's count, as engine.Folded: hides tuple.count
     pairs: int = 0  # dot: how many leading (weight, input) pairs
     factors: tuple[float, ...] = ()  # dot: the number each further Value is multiplied by
 
+    @property
+    def made_by(self) -> Primitive:
+        """The primitive of a node's step; a leaf's step has none (ValueError)."""
+        if self.primitive is None:
+            raise ValueError("a leaf's step has no primitive: only a node's step is replayed")
+        return self.primitive
+
     def operands(self, inputs: Sequence[Any]) -> list:
         """The operands of a one- or two-input step: `inputs` with its constant in its place."""
-        if self.constant is None or self.primitive.arity is None:
+        if self.constant is None or self.made_by.arity is None:
             return list(inputs)
         return [self.constant, inputs[0]] if self.left else [inputs[0], self.constant]
 
     def constant_edges(self) -> tuple[bool, ...]:
         """For each input edge: is its local derivative a fixed number (the Primitive says)?"""
-        return self.primitive.constant_edges(len(self.inputs), self.constant, self.left,
-                                             self.pairs)
+        return self.made_by.constant_edges(len(self.inputs), self.constant, self.left,
+                                           self.pairs)
 
     def forward(self, m: Any, inputs: Sequence[Any]) -> Any:
         """The step's result, by its primitive's rule read with the math namespace `m`."""
-        if self.primitive.arity is None:
-            return self.primitive.forward(m, list(inputs), self)
-        return self.primitive.forward(m, *self.operands(inputs))
+        if self.made_by.arity is None:
+            return self.made_by.evaluate(m, list(inputs), self)
+        return self.made_by.evaluate(m, *self.operands(inputs))
 
     def derivatives(self, m: Any, out: Any, inputs: Sequence[Any]) -> list:
         """∂step/∂input for each input edge, by the primitive's rule read with `m`.
 
         A derivative that is a fixed number comes back as the number recorded.
         """
-        primitive = self.primitive
+        primitive = self.made_by
         if primitive.arity is None:
             rules = primitive.derivative(m, out, list(inputs), self)
             return [recorded if fixed else rule for rule, recorded, fixed
