@@ -233,9 +233,11 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer
     rng = random.Random(seed)
     everything = list(range(len(X)))
     full_batch = batch_size == 0 or batch_size >= len(X)
+    compiled = None
     if compile:
         size = len(X) if full_batch else batch_size
-        compiled = _CompiledStep(model, loss, size, len(X[0]), compile_backend(compile))
+        compiled = _CompiledStep(model, loss, size, len(X[0]), compile_backend(compile),
+                                 optimizer)
     recorder = Recorder(model, loss, steps, record) if record else None
     history = History()
     start = time.perf_counter()
@@ -243,9 +245,9 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer
     try:
         for step in range(steps):
             batch = everything if full_batch else rng.sample(everything, batch_size)
-            if compile:
+            if compiled is not None:
                 value, accuracy = compiled.step([X[i] for i in batch], [y[i] for i in batch],
-                                                 optimizer, check=step in (0, steps - 1))
+                                                 check=step in (0, steps - 1))
             else:
                 outputs = [model(X[i]) for i in batch]
                 total = mean_loss([example_loss(out, y[i], loss)
@@ -257,6 +259,8 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer
                 accuracy = sum(predict(out) == y[i] for out, i in zip(outputs, batch)) / len(batch)
             history.losses.append(value)
             history.accuracies.append(accuracy)
+            if compiled is not None and (recorder is not None or callback is not None):
+                compiled.program.sync()  # what the callback and the film read is up to date
             if recorder is not None:
                 recorder.step_done(step, value, accuracy)
             bar.update(1)
@@ -266,6 +270,8 @@ def fit(model: Module, X: Sequence[Sequence[float]], y: Sequence[int], optimizer
     except KeyboardInterrupt:
         history.interrupted = True
     finally:
+        if compiled is not None:  # the model holds what it learned, also after a Ctrl-C
+            compiled.program.sync()
         bar.close()
         history.seconds = time.perf_counter() - start
     if recorder is not None:
@@ -301,9 +307,14 @@ def compile_backend(compile: Union[bool, str]) -> str:  # noqa: A002
 
 
 class _CompiledStep:
-    """One training step, traced once on placeholder inputs and targets and replayed per batch."""
+    """One training step, traced once on placeholder inputs and targets and replayed per batch.
 
-    def __init__(self, model: Module, loss: str, size: int, features: int, backend: str) -> None:
+    The program holds the parameters and the optimizer's state (`trace(...,
+    optimizer=...)`): fit() calls `program.sync()` before anyone reads the model.
+    """
+
+    def __init__(self, model: Module, loss: str, size: int, features: int, backend: str,
+                 optimizer: Optimizer) -> None:
         from tinygrad_edu.tracing import trace  # a layer above the engine, loaded when used
 
         self.loss = _loss(loss)
@@ -324,21 +335,19 @@ class _CompiledStep:
                                  for out, t in zip(outputs, self.targets)])
             return total, outputs
 
-        self.program = trace(one_step, backend=backend)
+        self.program = trace(one_step, backend=backend, optimizer=optimizer)
 
     def _target_data(self, labels: Sequence[int]) -> list:
         return [self.loss.target(label, self.classes) for label in labels]
 
-    def step(self, X: Sequence[Sequence[float]], labels: Sequence[int], optimizer: Optimizer,
+    def step(self, X: Sequence[Sequence[float]], labels: Sequence[int],
              check: bool = False) -> tuple[float, float]:
-        """Feed a batch, replay forward and backward, update; the loss and the accuracy."""
+        """Feed a batch, run forward, backward and the update; the loss and the accuracy."""
         self.program.feed(self.inputs, X)
         self.program.feed(self.targets, self._target_data(labels))
         if check:
             self.program.check()  # TraceMismatch if the replay and an eager rebuild differ
-        optimizer.zero_grad()
         value, outputs = self.program()
-        optimizer.step()
         if self.loss.per_class:
             predicted = [scores.index(max(scores)) for scores in outputs]
         else:

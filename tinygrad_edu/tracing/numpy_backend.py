@@ -611,6 +611,14 @@ class NumpyBackend:
 
     def run(self, data: list[float]) -> tuple[float, list[float], list[float]]:
         """(root value, extra values, leaf gradients) at the given leaf values."""
+        value, extras, grads = self.run_arrays(data)
+        return value, extras, grads.tolist()
+
+    def run_arrays(self, data: Array) -> tuple[float, list[float], Array]:
+        """run(), with the leaves' data and gradients as arrays: a training program's step.
+
+        The gradients are a view of the backend's own array, good until the next run.
+        """
         values, grads = self.values, self.grads
         values[:self.n_leaves] = data
         with np.errstate(all="ignore"):  # a non-finite result is reported by the Program
@@ -623,8 +631,7 @@ class NumpyBackend:
             grads[self.root] = 1.0
             for operation in reversed(self.operations):
                 operation.backward(values, grads)
-        return (float(values[self.root]), values[self.outputs].tolist(),
-                grads[:self.n_leaves].tolist())
+        return float(values[self.root]), values[self.outputs].tolist(), grads[:self.n_leaves]
 
 
 __all__ = ["ARRAYS", "ArrayMath", "NumpyBackend"]

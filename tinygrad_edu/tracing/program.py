@@ -39,6 +39,7 @@ from tinygrad_edu.tracing.python_backend import (
     variable_names,
 )
 from tinygrad_edu.tracing.recording import Recording, Step, record
+from tinygrad_edu.tracing.training import TrainingState
 
 
 def _numpy_backend(recording: Recording) -> Any:
@@ -109,9 +110,14 @@ class Program:
                      whose shape or numbers differ from the recording
     program.source   the forward and backward pass as straight-line Python
     program.feed(leaves, data)  sets the .data of input leaves for the next call
+
+    A training program (`trace(fn, optimizer=opt)`) keeps the parameters itself:
+    each call is a whole step (forward, backward, opt's update) and touches no
+    Value; `program.sync()` writes the parameters back into their Values.
     """
 
-    def __init__(self, fn: Callable[[], Any], recording: Recording, backend: Any) -> None:
+    def __init__(self, fn: Callable[[], Any], recording: Recording, backend: Any,
+                 optimizer: Any = None) -> None:
         self.fn = fn
         self.recording = recording
         self.backend = backend
@@ -123,6 +129,10 @@ class Program:
         # One replay at a time: the numpy backend computes in arrays it keeps, and every
         # backend adds into the leaves' .grad. Threads calling one program take turns.
         self._lock = threading.Lock()
+        self.training: Optional[TrainingState] = None
+        if optimizer is not None:
+            self.training = TrainingState(optimizer, self.leaves,
+                                          arrays=hasattr(backend, "run_arrays"))
 
     @property
     def source(self) -> str:
@@ -135,15 +145,23 @@ class Program:
         return len(self.recording.steps)
 
     def __repr__(self) -> str:
+        kind = "" if self.training is None else \
+            f", training with {type(self.training.optimizer).__name__}"
         return (f"<Program of {len(self)} nodes ({len(self.leaves)} leaves), "
-                f"backend {self.backend.name!r}>")
+                f"backend {self.backend.name!r}{kind}>")
 
     def __call__(self) -> Any:
-        """Replay forward and backward, add the leaves' gradients into .grad, return the value."""
+        """Replay forward and backward, add the leaves' gradients into .grad, return the value.
+
+        A training program instead updates the parameters it holds (no Value changes).
+        """
         with self._lock:
-            value, extras, grads = self._replay()
-            for leaf, grad in zip(self.leaves, grads):
-                leaf.grad += grad
+            if self.training is not None:
+                value, extras = self._train()
+            else:
+                value, extras, grads = self._replay()
+                for leaf, grad in zip(self.leaves, grads):
+                    leaf.grad += grad
         if self.recording.output_shape is None:
             return value
         return (value, *_unflatten(self.recording.output_shape, extras))
@@ -170,6 +188,42 @@ class Program:
                 f"to see which operation it is")
         return float(value), list(extras), grads
 
+    def _train(self) -> tuple[float, list[float]]:
+        """One training step on the held parameters: forward, backward, the optimizer's update."""
+        state = self.training
+        data = state.leaf_data()
+        bad = state.first_bad_leaf(data)
+        if bad is not None:
+            raise ValueError(f"program(): leaf {_name(self.leaves[bad])} has data "
+                             f"{float(data[bad])!r}; every leaf must be a finite number (no "
+                             f"parameter was changed)")
+        run = self.backend.run_arrays if state.arrays else self.backend.run
+        try:
+            value, extras, grads = run(data)
+        except (ArithmeticError, ValueError) as problem:
+            raise type(problem)(f"program(): {problem} while replaying the graph at the "
+                                f"current parameters and inputs (no parameter was changed); "
+                                f"sync() and run fn() eagerly to see which operation "
+                                f"fails") from None
+        if not _finite(value) or state.first_bad_leaf(grads) is not None:
+            raise FloatingPointError(
+                f"program(): the step gave a value or gradient that is not finite (value "
+                f"{value!r}): an overflow, or an operation outside its domain; no parameter "
+                f"was changed; sync() and run fn() and backward() eagerly to see which "
+                f"operation it is")
+        state.update(grads)
+        return float(value), list(extras)
+
+    def sync(self) -> None:
+        """Write a training program's parameters into their Values' .data, the last step's
+        gradients into their .grad, and the optimizer's state (velocities, m, v, steps) into
+        the optimizer. Between calls the Values keep the numbers of the last sync."""
+        if self.training is None:
+            raise ValueError("sync: this program holds no parameters (trace it with "
+                             "optimizer=... for a training program); its leaves are the Values")
+        with self._lock:
+            self.training.sync()
+
     def feed(self, leaves: Any, data: Any) -> None:
         """Set the .data of leaves (a Value or nested lists of them) from numbers of the same shape.
 
@@ -193,6 +247,8 @@ class Program:
         another folded constant, a different leaf, or a value or gradient that
         the replay computes differently (fn branches on .data). No .grad changes.
         """
+        if self.training is not None:  # the eager rebuild reads the Values: bring them up to date
+            self.sync()
         root, extras, _ = _split_result(self.fn())
         fresh = record(root, extras)
         _compare_structure(self.recording, fresh)
@@ -312,13 +368,19 @@ def _name(leaf: Value) -> str:
 
 
 # ------------------------------------------------------------------- trace()
-def trace(fn: Callable[[], Any], backend: str = "python") -> Program:
+def trace(fn: Callable[[], Any], backend: str = "python", optimizer: Any = None) -> Program:
     """Call fn() once, record the graph of the Value it returns, and return a replayable Program.
 
     fn takes no arguments and returns the Value to differentiate (the loss), or
     a tuple (loss, more Values or lists of Values to read back, e.g. the model's
     outputs for accuracy). backend is "python" (generated straight-line code,
     no numpy) or "numpy" (the graph grouped into array operations).
+
+    optimizer (an optim.SGD or Adam) makes a training program: every call is a
+    whole step, forward, backward and the optimizer's update, exactly its rules,
+    read with its lr and other settings as they are at that call. The program
+    holds the parameters (in an array, or a list) and does not touch the Values
+    until `program.sync()`; no zero_grad() is needed between calls.
     """
     if backend not in BACKENDS:
         raise ValueError(f"trace: unknown backend {backend!r}; choose one of: "
@@ -329,7 +391,7 @@ def trace(fn: Callable[[], Any], backend: str = "python") -> Program:
     root, extras, shape = _split_result(fn())
     recording = record(root, extras)
     recording.output_shape = shape
-    return Program(fn, recording, BACKENDS[backend](recording))
+    return Program(fn, recording, BACKENDS[backend](recording), optimizer)
 
 
 __all__ = ["BACKENDS", "Program", "TraceMismatch", "trace"]
