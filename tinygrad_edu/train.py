@@ -126,7 +126,29 @@ def predict(output: Union[Value, list[Value]]) -> int:
 
 def evaluate(model: Module, X: Sequence[Sequence[float]], y: Sequence[int],
              loss: str) -> tuple[float, float]:
-    """(mean loss, accuracy) of the model on the whole data set, CHUNK_SIZE examples at a time."""
+    """(mean loss, accuracy) of the model on the whole data set, CHUNK_SIZE examples at a time.
+
+    An MLP is run by a forward-only traced program when numpy is installed (its
+    graph never branches on values, so one recording serves every chunk); any
+    other model, or no numpy, builds each example's Value graph.
+    """
+    _loss(loss)
+    forward = _Forward.of(model, X, loss)
+    if forward is None:
+        return evaluate_graphs(model, X, y, loss)
+    total, correct = 0.0, 0
+    for start, chunk in _chunks(X):
+        labels = y[start:start + len(chunk)]
+        losses, outputs = forward.run(chunk, labels)
+        for value in losses:
+            total += value
+        correct += sum(p == t for p, t in zip(forward.predicted(outputs), labels))
+    return total / len(X), correct / len(y)
+
+
+def evaluate_graphs(model: Module, X: Sequence[Sequence[float]], y: Sequence[int],
+                    loss: str) -> tuple[float, float]:
+    """evaluate() with a Value graph per example: the reference, and the way without numpy."""
     total = 0.0  # added up one example after another, as mean_loss's one node would
     correct = 0
     for start, chunk in _chunks(X):
@@ -141,6 +163,94 @@ def _chunks(X: Sequence[Sequence[float]]):
     """(start, X[start:start + CHUNK_SIZE]) for each chunk of the examples."""
     for start in range(0, len(X), CHUNK_SIZE):
         yield start, X[start:start + CHUNK_SIZE]
+
+
+def outputs_of(model: Module, X: Sequence[Sequence[float]]) -> list:
+    """The model's output numbers at every point: a logit each, or a list of logits each.
+
+    model(x) for every x, read as numbers, CHUNK_SIZE points at a time; an MLP
+    is run by a forward-only traced program when numpy is installed.
+    """
+    forward = _Forward.of(model, X, None)
+    result: list = []
+    for _start, chunk in _chunks(X):
+        if forward is None:
+            for x in chunk:
+                out = model(x)
+                result.append(out.data if type(out) is Value else [z.data for z in out])
+        else:
+            result += forward.run(chunk, None)[1]
+    return result
+
+
+class _Forward:
+    """An MLP's outputs (and each example's loss) on many examples, by a forward-only program.
+
+    Traced once on placeholder rows (as many as the first chunk has) and fed
+    chunk after chunk; the last, shorter chunk is padded by the program and its
+    padding read off. The losses are `Loss.of_target`'s, the ones compiled
+    training replays, fed the targets as numbers.
+    """
+
+    def __init__(self, model: Module, features: int, rows: int, loss: Optional[Loss]) -> None:
+        from tinygrad_edu.tracing import trace  # a layer above the engine, loaded when used
+
+        self.loss = loss
+        self.inputs = [[Value(0.0, label=f"x{n}.{i}") for i in range(features)]
+                       for n in range(rows)]
+        outputs = model(self.inputs[0])
+        self.per_class = isinstance(outputs, list)
+        self.classes = len(outputs) if self.per_class else 2
+        self.targets: list = []
+        if loss is not None:
+            self.targets = ([[Value(0.0) for _ in range(self.classes)] for _ in range(rows)]
+                            if loss.per_class else [Value(0.0) for _ in range(rows)])
+
+        def forward() -> tuple[Value, list, list]:
+            outs = [model(x) for x in self.inputs]
+            losses = [loss.of_target(out, t) for out, t in zip(outs, self.targets)] \
+                if loss is not None else []
+            flat = [z for out in outs for z in ([out] if type(out) is Value else out)]
+            return engine.mean(losses + flat), losses, outs  # a root that holds them all
+
+        self.program = trace(forward, backend="numpy", gradients=False)
+
+    @classmethod
+    def of(cls, model: Module, X: Sequence[Sequence[float]],
+           loss: Optional[str]) -> Optional[_Forward]:
+        """The forward program for `model` on chunks of X, or None: no numpy, or not an MLP
+        (whose graph could branch on values, so one recording might not serve every point)."""
+        from tinygrad_edu.nn import MLP
+
+        if not isinstance(model, MLP) or not len(X) or not _has_numpy():
+            return None
+        return cls(model, len(X[0]), min(len(X), CHUNK_SIZE),
+                   _loss(loss) if loss is not None else None)
+
+    def run(self, X: Sequence[Sequence[float]], labels: Optional[Sequence[int]]
+            ) -> tuple[list[float], list]:
+        """(each example's loss, each example's output numbers) for at most `rows` examples."""
+        import numpy as np
+
+        rows = self.program.feed(self.inputs, np.asarray(X, dtype=float))
+        if self.loss is not None and labels is not None:
+            self.program.feed(self.targets, np.array([self.loss.target(t, self.classes)
+                                                      for t in labels], dtype=float))
+        _, losses, outputs = self.program()
+        return losses[:rows], outputs[:rows]
+
+    def predicted(self, outputs: list) -> list[int]:
+        if self.per_class:
+            return [scores.index(max(scores)) for scores in outputs]
+        return [1 if z > 0.0 else 0 for z in outputs]
+
+
+def _has_numpy() -> bool:
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 # ------------------------------------------------------------------ fit

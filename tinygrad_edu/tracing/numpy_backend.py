@@ -403,8 +403,9 @@ class NumpyBackend:
 
     name = "numpy"
 
-    def __init__(self, recording: Recording) -> None:
+    def __init__(self, recording: Recording, gradients: bool = True) -> None:
         steps = recording.steps
+        self.gradients = gradients  # False: a forward-only program, no backward pass
         linear, every_linear = _lower(recording)
         lowered_away = every_linear - linear.keys()
         n_leaves = len(recording.leaves)
@@ -435,7 +436,7 @@ class NumpyBackend:
         self.root = int(moved[position[recording.root]])
         self.outputs = moved[np.array([position[i] for i in recording.outputs], dtype=np.intp)]
         self.values = np.zeros(size)
-        self.grads = np.zeros(size)
+        self.grads = np.zeros(size if gradients else 0)
 
     def _fuse_relus(self, steps: list[Step]) -> None:
         """Let a matrix product apply the relu that reads all of it and that alone reads it."""
@@ -627,10 +628,11 @@ class NumpyBackend:
             if not np.isfinite(values).all():  # eager refuses a NaN or inf at the operation
                 raise FloatingPointError("a value inside the graph is not finite (an overflow); "
                                          "the eager engine refuses it at the operation")
-            grads.fill(0.0)
-            grads[self.root] = 1.0
-            for operation in reversed(self.operations):
-                operation.backward(values, grads)
+            if self.gradients:
+                grads.fill(0.0)
+                grads[self.root] = 1.0
+                for operation in reversed(self.operations):
+                    operation.backward(values, grads)
         return float(values[self.root]), values[self.outputs].tolist(), grads[:self.n_leaves]
 
 

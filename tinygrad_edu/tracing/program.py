@@ -42,15 +42,16 @@ from tinygrad_edu.tracing.recording import Recording, Step, record
 from tinygrad_edu.tracing.training import TrainingState
 
 
-def _numpy_backend(recording: Recording) -> Any:
+def _numpy_backend(recording: Recording, gradients: bool = True) -> Any:
     from tinygrad_edu.tracing.numpy_backend import NumpyBackend  # numpy only for this backend
 
-    return NumpyBackend(recording)
+    return NumpyBackend(recording, gradients)
 
 
-# The backends, as peers: each takes a Recording and gives an object whose run(data) returns
-# (root value, extra values, leaf gradients). The numpy one is imported only when chosen.
-BACKENDS: dict[str, Callable[[Recording], Any]] = {"python": PythonBackend,
+# The backends, as peers: each takes a Recording (and gradients=False for a forward-only
+# program) and gives an object whose run(data) returns (root value, extra values, leaf
+# gradients, none when forward-only). The numpy one is imported only when chosen.
+BACKENDS: dict[str, Callable[..., Any]] = {"python": PythonBackend,
                                                     "numpy": _numpy_backend}
 # How far check() lets the replay's numbers stray from an eager rebuild. The replay does the
 # same operations, but a backend may add in another order (numpy's matrix products do), so
@@ -117,7 +118,7 @@ class Program:
     """
 
     def __init__(self, fn: Callable[[], Any], recording: Recording, backend: Any,
-                 optimizer: Any = None) -> None:
+                 optimizer: Any = None, gradients: bool = True) -> None:
         self.fn = fn
         self.recording = recording
         self.backend = backend
@@ -129,6 +130,8 @@ class Program:
         # One replay at a time: the numpy backend computes in arrays it keeps, and every
         # backend adds into the leaves' .grad. Threads calling one program take turns.
         self._lock = threading.Lock()
+        self.gradients = gradients  # False: forward only; feed takes shorter batches
+        self._flat_leaves: dict[int, tuple[Any, list[Value]]] = {}
         self.training: Optional[TrainingState] = None
         if optimizer is not None:
             self.training = TrainingState(optimizer, self.leaves,
@@ -147,6 +150,7 @@ class Program:
     def __repr__(self) -> str:
         kind = "" if self.training is None else \
             f", training with {type(self.training.optimizer).__name__}"
+        kind += "" if self.gradients else ", forward only"
         return (f"<Program of {len(self)} nodes ({len(self.leaves)} leaves), "
                 f"backend {self.backend.name!r}{kind}>")
 
@@ -224,21 +228,63 @@ class Program:
         with self._lock:
             self.training.sync()
 
-    def feed(self, leaves: Any, data: Any) -> None:
+    def feed(self, leaves: Any, data: Any) -> int:
         """Set the .data of leaves (a Value or nested lists of them) from numbers of the same shape.
 
         Use it for minibatches: build the graph on placeholder leaves, trace it,
         then feed each batch into the placeholders before calling the program.
         Everything is checked before anything is set; no .grad is touched.
+        `data` may be nested lists or a numpy array (read at array speed).
+
+        A forward-only program (gradients=False) also takes a shorter batch:
+        its missing rows are copies of its last row, so every operation stays in
+        its domain; read the first rows of what the program returns. Returns
+        how many rows were fed (1 for a single Value).
         """
-        pairs: list[tuple[Value, float]] = []
-        _match(leaves, data, "", pairs)
+        rows = 1
+        if isinstance(leaves, (list, tuple)) and _is_array(data):
+            rows = len(data)
+            self._check_rows(leaves, rows)
+            pairs = _array_pairs(self._flat(leaves), leaves, data, pad=not self.gradients)
+        else:
+            if isinstance(leaves, (list, tuple)) and hasattr(data, "__len__") \
+                    and not isinstance(data, (str, bytes)):
+                rows = len(data)
+                self._check_rows(leaves, rows)
+                if rows < len(leaves) and not self.gradients:
+                    data = list(data) + [data[-1]] * (len(leaves) - rows)
+            pairs = []
+            _match(leaves, data, "", pairs)
         for leaf, _ in pairs:
             if leaf not in self._leaf_set:
                 raise ValueError(f"feed: {_name(leaf)} is not a leaf of the traced graph, so "
                                  f"setting it would change nothing; feed the Values fn used")
         for leaf, number in pairs:
             leaf.data = number
+        return rows
+
+    def _flat(self, leaves: Sequence[Any]) -> list[Value]:
+        """The leaves of nested lists in order; the last few lists fed are remembered, so a
+        chunk after chunk into the same placeholders does not walk them again."""
+        cached = self._flat_leaves.get(id(leaves))
+        if cached is not None and cached[0] is leaves:
+            return cached[1]
+        flat: list[Value] = []
+        _flatten_leaves(leaves, flat)
+        if len(self._flat_leaves) >= 4:
+            self._flat_leaves.clear()
+        self._flat_leaves[id(leaves)] = (leaves, flat)  # holds `leaves`: its id stays its own
+        return flat
+
+    def _check_rows(self, leaves: Sequence[Any], rows: int) -> None:
+        """A batch of `rows` rows fits the traced len(leaves): equal, or fewer if forward-only."""
+        if rows > len(leaves) and not self.gradients:
+            raise ValueError(f"feed: a batch of {rows} rows, but the program was traced on "
+                             f"{len(leaves)} placeholder rows; feed at most {len(leaves)} at a "
+                             f"time, or trace it on more rows")
+        if rows == 0 and len(leaves):
+            raise ValueError(f"feed: an empty batch for {len(leaves)} placeholder rows; give at "
+                             f"least one row")
 
     def check(self) -> None:
         """Call fn() eagerly and compare its graph and numbers with the recording and the replay.
@@ -254,7 +300,8 @@ class Program:
         _compare_structure(self.recording, fresh)
         with self._lock:
             value, replay_extras, grads = self._replay()
-        eager_grads = [g.data for g in engine.grad(root, fresh.leaf_values)]  # no .grad changes
+        eager_grads = ([g.data for g in engine.grad(root, fresh.leaf_values)]  # no .grad changes
+                       if self.gradients else [])
         names = variable_names(self.recording)
         _compare_number("the result", root.data, value)
         for k, (mine, extra) in enumerate(zip(replay_extras, extras)):
@@ -345,6 +392,46 @@ def _match(leaves: Any, data: Any, where: str, pairs: list) -> None:
         _match(leaf, item, f"{where}[{k}]", pairs)
 
 
+def _is_array(data: Any) -> bool:
+    """A numpy array (checked without importing numpy, which this module does not need)."""
+    return type(data).__module__ == "numpy" and hasattr(data, "shape")
+
+
+def _array_pairs(flat: list[Value], leaves: Sequence[Any], data: Any,
+                 pad: bool) -> list[tuple[Value, float]]:
+    """Pair nested lists of leaves with a numpy array of numbers (with `pad`, missing rows are
+    copies of the last one); refuses another shape or a number that is not finite."""
+    import numpy as np  # data is a numpy array, so numpy is installed
+
+    array = np.asarray(data, dtype=float)
+    shape = _shape(leaves)
+    if array.shape[1:] != shape[1:] or (len(array) != len(leaves) and not pad):
+        raise ValueError(f"feed: data has shape {array.shape}, the traced inputs have shape "
+                         f"{shape}; give one row of {shape[1:]} numbers per placeholder row")
+    if not np.isfinite(array).all():
+        index = tuple(int(k) for k in np.argwhere(~np.isfinite(array))[0])
+        where = "".join(f"[{k}]" for k in index)
+        raise ValueError(f"feed: data{where} is {float(array[index])!r}; leaves need finite "
+                         f"numbers")
+    if len(array) < len(leaves):
+        array = np.concatenate([array, np.repeat(array[-1:], len(leaves) - len(array), 0)])
+    if len(flat) != array.size:
+        raise ValueError(f"feed: data has {array.size} numbers for {len(flat)} leaves; the "
+                         f"data must have the shape of the traced inputs {shape}")
+    return list(zip(flat, array.ravel().tolist()))
+
+
+def _flatten_leaves(leaves: Any, into: list[Value]) -> None:
+    if type(leaves) is Value:
+        into.append(leaves)
+        return
+    if not isinstance(leaves, (list, tuple)):
+        raise TypeError(f"feed: leaves should be a Value or a list of them, "
+                        f"got {type(leaves).__name__}")
+    for item in leaves:
+        _flatten_leaves(item, into)
+
+
 def _shape(nested: Any) -> tuple:
     if isinstance(nested, (list, tuple)):
         return (len(nested),) + (_shape(nested[0]) if nested else ())
@@ -368,7 +455,8 @@ def _name(leaf: Value) -> str:
 
 
 # ------------------------------------------------------------------- trace()
-def trace(fn: Callable[[], Any], backend: str = "python", optimizer: Any = None) -> Program:
+def trace(fn: Callable[[], Any], backend: str = "python", optimizer: Any = None,
+          gradients: bool = True) -> Program:
     """Call fn() once, record the graph of the Value it returns, and return a replayable Program.
 
     fn takes no arguments and returns the Value to differentiate (the loss), or
@@ -381,7 +469,15 @@ def trace(fn: Callable[[], Any], backend: str = "python", optimizer: Any = None)
     read with its lr and other settings as they are at that call. The program
     holds the parameters (in an array, or a list) and does not touch the Values
     until `program.sync()`; no zero_grad() is needed between calls.
+
+    gradients=False makes a forward-only program: each call computes the values
+    only (no backward pass, no .grad touched), and `feed` takes a batch shorter
+    than the traced one (padded with copies of its last row; read the first
+    rows of what the program returns).
     """
+    if optimizer is not None and not gradients:
+        raise ValueError("trace: a training program (optimizer=...) needs the gradients; "
+                         "gradients=False is for forward-only programs")
     if backend not in BACKENDS:
         raise ValueError(f"trace: unknown backend {backend!r}; choose one of: "
                          f"{', '.join(BACKENDS)}")
@@ -391,7 +487,8 @@ def trace(fn: Callable[[], Any], backend: str = "python", optimizer: Any = None)
     root, extras, shape = _split_result(fn())
     recording = record(root, extras)
     recording.output_shape = shape
-    return Program(fn, recording, BACKENDS[backend](recording), optimizer)
+    return Program(fn, recording, BACKENDS[backend](recording, gradients), optimizer,
+                   gradients)
 
 
 __all__ = ["BACKENDS", "Program", "TraceMismatch", "trace"]
