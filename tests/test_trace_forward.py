@@ -122,7 +122,7 @@ def test_a_training_program_keeps_refusing_a_shorter_batch():
 def test_evaluate_by_program_equals_evaluate_by_graphs(loss, outputs, monkeypatch):
     from tinygrad_edu import train
 
-    monkeypatch.setattr(train, "CHUNK_SIZE", 64)  # several chunks, the last one shorter
+    monkeypatch.setattr(train, "FORWARD_ROWS", 64)  # several chunks, the last one shorter
     rng = random.Random(7)
     X = [[rng.uniform(-2, 2), rng.uniform(-2, 2)] for _ in range(150)]
     y = [rng.randrange(3 if outputs == 3 else 2) for _ in X]
