@@ -240,7 +240,8 @@ class _Forward:
         """(each example's loss, each example's output numbers) for at most `rows` examples."""
         import numpy as np
 
-        rows = self.program.feed(self.inputs, np.asarray(X, dtype=float))
+        self.program.feed(self.inputs, np.asarray(X, dtype=float))
+        rows = self.program.rows_fed
         if self.loss is not None and labels is not None:
             self.program.feed(self.targets, np.array([self.loss.target(t, self.classes)
                                                       for t in labels], dtype=float))

@@ -132,6 +132,7 @@ class Program:
         self._lock = threading.Lock()
         self.gradients = gradients  # False: forward only; feed takes shorter batches
         self._flat_leaves: dict[int, tuple[Any, list[Value]]] = {}
+        self.rows_fed = 0
         self.training: Optional[TrainingState] = None
         if optimizer is not None:
             self.training = TrainingState(optimizer, self.leaves,
@@ -228,7 +229,7 @@ class Program:
         with self._lock:
             self.training.sync()
 
-    def feed(self, leaves: Any, data: Any) -> int:
+    def feed(self, leaves: Any, data: Any) -> None:
         """Set the .data of leaves (a Value or nested lists of them) from numbers of the same shape.
 
         Use it for minibatches: build the graph on placeholder leaves, trace it,
@@ -238,8 +239,7 @@ class Program:
 
         A forward-only program (gradients=False) also takes a shorter batch:
         its missing rows are copies of its last row, so every operation stays in
-        its domain; read the first rows of what the program returns. Returns
-        how many rows were fed (1 for a single Value).
+        its domain; read the first `program.rows_fed` rows of what it returns.
         """
         rows = 1
         if isinstance(leaves, (list, tuple)) and _is_array(data):
@@ -261,7 +261,7 @@ class Program:
                                  f"setting it would change nothing; feed the Values fn used")
         for leaf, number in pairs:
             leaf.data = number
-        return rows
+        self.rows_fed = rows  # how many rows of the last batch are real (1 for one Value)
 
     def _flat(self, leaves: Sequence[Any]) -> list[Value]:
         """The leaves of nested lists in order; the last few lists fed are remembered, so a
