@@ -232,7 +232,10 @@ class _Forward:
 
         if not isinstance(model, MLP) or not len(X) or not _has_numpy():
             return None
-        return cls(model, len(X[0]), min(len(X), FORWARD_ROWS),
+        features = len(X[0])
+        if features != model.nin or any(len(x) != features for x in X):
+            return None  # the Value graphs say what is wrong, in nn's words
+        return cls(model, features, min(len(X), FORWARD_ROWS),
                    _loss(loss) if loss is not None else None)
 
     def run(self, X: Sequence[Sequence[float]], labels: Optional[Sequence[int]]
