@@ -134,3 +134,39 @@ def test_evaluate_by_program_equals_evaluate_by_graphs(loss, outputs, monkeypatc
     assert LOSSES[loss].name == loss
     outs = outputs_of(model, X)
     assert len(outs) == 150 and all(same(a, b) for a, b in zip(outs, eager_outputs(model, X)))
+
+
+def test_the_checks_agree_with_and_without_the_programs(monkeypatch):
+    from tinygrad_edu import train
+    from tinygrad_edu.data import make_moons, make_spiral
+
+    X, y = make_moons(n_samples=300, seed=2)
+    model = MLP(2, [6, 1], seed=5)
+    Xs, ys = make_spiral(n_samples=90, n_classes=3, seed=1)
+    softmax = MLP(2, [6, 3], seed=5)
+    fast = (train.check_sigmoid_bce_gradient(model, X, y), evaluate(model, X, y, "bce"),
+            train.check_softmax_ce_gradient(softmax, Xs, ys))
+    monkeypatch.setattr(train, "_has_numpy", lambda: False)  # as where numpy is missing
+    assert train._Forward.of(model, X, "bce") is None
+    slow = (train.check_sigmoid_bce_gradient(model, X, y), evaluate(model, X, y, "bce"),
+            train.check_softmax_ce_gradient(softmax, Xs, ys))
+    for check in (fast[0], slow[0], fast[2], slow[2]):
+        assert 0.0 <= check.max_abs_difference <= train.TOLERANCE
+    assert fast[0].examples == slow[0].examples == 300
+    assert close(fast[1][0], slow[1][0]) and fast[1][1] == slow[1][1]
+
+
+def test_the_traced_check_still_catches_a_wrong_derivative(monkeypatch):
+    from tinygrad_edu import train
+    from tinygrad_edu.data import make_moons
+
+    def sloppy_log(x: Value) -> Value:  # the right value, a derivative 1% too large
+        return Value.log(x) + 0.01 * (x - x.data) / x.data
+
+    X, y = make_moons(n_samples=40, seed=0)
+    model = MLP(2, [4, 1], seed=0)
+    assert train._Forward.of(model, X, None) is not None  # the program path is the one tested
+    monkeypatch.setattr(train, "_bce_of_sigmoid", lambda z, t: -(
+        t * sloppy_log(z.sigmoid()) + (1 - t) * (1 - z.sigmoid()).log()))
+    with pytest.raises(train.OutputGradientError, match="backprop is wrong"):
+        train.check_sigmoid_bce_gradient(model, X, y)
