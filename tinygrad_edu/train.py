@@ -652,8 +652,8 @@ LOSSES: dict[str, Loss] = {loss.name: loss for loss in (
 )}
 
 
-__all__ = ["CHUNK_SIZE", "LOSSES", "TOLERANCE", "History", "Loss", "OutputGradientCheck",
-           "OutputGradientError",
+__all__ = ["CHUNK_SIZE", "FORWARD_ROWS", "LOSSES", "TOLERANCE", "History", "Loss",
+           "OutputGradientCheck", "OutputGradientError",
            "check_output_gradient", "check_sigmoid_bce_gradient", "check_softmax_ce_gradient",
-           "compile_backend", "evaluate", "example_loss", "fit", "predict", "probabilities",
-           "traceable_loss"]
+           "compile_backend", "evaluate", "evaluate_graphs", "example_loss", "fit", "outputs_of",
+           "predict", "probabilities", "traceable_loss"]
