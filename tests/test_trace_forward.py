@@ -92,6 +92,8 @@ def test_a_batch_longer_than_traced_is_refused_clearly(backend):
         program.feed(xs, [])
     with pytest.raises(ValueError, match=r"data\[1\]\[0\] is nan"):
         program.feed(xs, np.array([[1.0, 1.0], [np.nan, 0.0]]))
+    with pytest.raises(ValueError, match="int too large to convert to float"):
+        program.feed(xs, np.array([[1, 10**400]], dtype=object))
     assert [x.data for row in xs for x in row] == before
 
 

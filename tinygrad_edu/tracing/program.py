@@ -407,7 +407,11 @@ def _array_pairs(flat: list[Value], leaves: Sequence[Any], data: Any,
     copies of the last one); refuses another shape or a number that is not finite."""
     import numpy as np  # data is a numpy array, so numpy is installed
 
-    array = np.asarray(data, dtype=float)
+    try:
+        array = np.asarray(data, dtype=float)
+    except (OverflowError, TypeError, ValueError) as problem:
+        raise ValueError(f"feed: data should be numbers of the shape of the traced inputs "
+                         f"{_shape(leaves)}: {problem}") from None
     shape = _shape(leaves)
     if array.shape[1:] != shape[1:] or (len(array) != len(leaves) and not pad):
         raise ValueError(f"feed: data has shape {array.shape}, the traced inputs have shape "
