@@ -9,6 +9,7 @@ process, so its peak memory (the largest resident set of the children) is its ow
 
 from __future__ import annotations
 
+import json
 import random
 import resource
 import subprocess
@@ -32,21 +33,33 @@ def write_csv(path: Path, rows: int = ROWS, seed: int = 0) -> None:
             out.write(f"{a:.6f},{b:.6f},{int(a * b > 0)}\n")
 
 
+def measure(data: Path, out: Path) -> dict:
+    """Run the command once as a child of this process: its wall seconds, peak MB and output.
+
+    Called in a process of its own (see run_big_train_benchmark), so that the peak resident
+    set of its children is the command's, not that of an earlier benchmark's child.
+    """
+    command = [sys.executable, "-m", "tinygrad_edu", "train", "--data", str(data),
+               "--batch-size", "32", "--steps", "10", "--out", str(out)]
+    start = time.perf_counter()
+    finished = subprocess.run(command, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if finished.returncode != 0:
+        raise RuntimeError(f"train failed ({finished.returncode}): {finished.stderr[-2000:]}")
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KB on Linux
+    checks = [line for line in finished.stdout.splitlines() if line.startswith("check")]
+    return {"wall": wall, "peak_mb": peak_kb / 1024, "checks": checks}
+
+
 def run_big_train_benchmark(rows: int = ROWS) -> dict:
     """Wall seconds and peak resident MB of one `train` run on `rows` rows."""
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "big.csv"
         write_csv(data, rows)
-        command = [sys.executable, "-m", "tinygrad_edu", "train", "--data", str(data),
-                   "--batch-size", "32", "--steps", "10", "--out", str(Path(folder) / "out")]
-        start = time.perf_counter()
-        finished = subprocess.run(command, capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - start
-    if finished.returncode != 0:
-        raise RuntimeError(f"train failed ({finished.returncode}): {finished.stderr[-2000:]}")
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KB on Linux
-    checks = [line for line in finished.stdout.splitlines() if line.startswith("check")]
-    return {"rows": rows, "wall": wall, "peak_mb": peak_kb / 1024, "checks": checks}
+        finished = subprocess.run([sys.executable, __file__, "--measure", str(data),
+                                   str(Path(folder) / "out")],
+                                  capture_output=True, text=True, check=True)
+    return {"rows": rows, **json.loads(finished.stdout)}
 
 
 def report(result: dict) -> list[str]:
@@ -62,4 +75,7 @@ def report(result: dict) -> list[str]:
 
 
 if __name__ == "__main__":
-    print("\n".join(report(run_big_train_benchmark())))
+    if sys.argv[1:2] == ["--measure"]:
+        print(json.dumps(measure(Path(sys.argv[2]), Path(sys.argv[3]))))
+    else:
+        print("\n".join(report(run_big_train_benchmark())))
