@@ -48,6 +48,12 @@ TARGET_PYTHON_VS_EAGER = 4.0  # the python backend, per step
 TARGET_NUMPY_VS_TORCH = 3.5  # the numpy backend on the demo, per step
 TARGET_TRACE_SECONDS = 0.1  # trace + compile of the numpy backend on the demo
 TARGET_BIG_VS_TORCH = 1.0  # the numpy backend on the bigger net: no slower than PyTorch
+# The training program (trace(..., optimizer=...): parameters and SGD inside the program).
+TARGET_PROGRAM_DEMO_VS_TORCH = 3.5
+TARGET_PROGRAM_BIG_VS_TORCH = 1.5
+TARGET_BIG_TRACE_SECONDS = 0.3  # trace + compile of the bigger net's training program
+TARGET_FORWARD_SECONDS = 2.0  # outputs_of on 1,000,000 points, MLP(2, [16, 16, 1])
+FORWARD_POINTS = 1_000_000
 
 
 def traced_steps(program: Callable[[], float], model, steps: int) -> list[float]:
@@ -62,6 +68,64 @@ def traced_steps(program: Callable[[], float], model, steps: int) -> list[float]
             p.data -= learning_rate * p.grad
         history.append(total_loss)
     return history
+
+
+def training_program_steps(program: Callable[[], float], optimizer, steps: int) -> list[float]:
+    """The demo's loop as one training program: the lr schedule set on the optimizer, then
+    program() does forward, backward and the SGD update on the parameters it holds."""
+    history = []
+    for k in range(steps):
+        optimizer.lr = 1.0 - 0.9 * k / 100
+        history.append(program())
+    return history
+
+
+def _training_program(loss: Callable, model, backend: str, restart: Callable[[], None],
+                      repeats: int) -> tuple:
+    """(CPU, wall, losses, trace + compile seconds) of the training program, medians."""
+    from tinygrad_edu import trace
+    from tinygrad_edu.optim import SGD
+
+    times, program, optimizer = [], None, None
+    for _ in range(max(1, repeats // 2)):
+        restart()
+        optimizer = SGD(model.parameters(), lr=1.0)
+        start = time.process_time()
+        program = trace(loss, backend=backend, optimizer=optimizer)
+        times.append(time.process_time() - start)
+
+    def restart_program() -> None:  # the program's own parameters back to the initial ones
+        restart()
+        program.training.load()
+
+    timing = _median_times(lambda: training_program_steps(program, optimizer, STEPS),
+                           restart_program, repeats, STEPS)
+    return timing + (statistics.median(times),)
+
+
+def _forward_seconds(repeats: int) -> dict:
+    """outputs_of on FORWARD_POINTS points through MLP(2, [16, 16, 1]), and the Value graphs'
+    seconds per point (measured on 2,000 points)."""
+    import tinygrad_edu.nn
+    from tinygrad_edu.train import outputs_of
+
+    rng = random.Random(0)
+    points = [[rng.uniform(-2, 2), rng.uniform(-2, 2)] for _ in range(FORWARD_POINTS)]
+    model = tinygrad_edu.nn.MLP(2, [16, 16, 1], seed=0)
+    times = []
+    for _ in range(max(1, repeats // 2)):
+        start = time.process_time()
+        outputs = outputs_of(model, points)
+        times.append(time.process_time() - start)
+    sample = points[:2000]
+    start = time.process_time()
+    graphs = [model(x).data for x in sample]
+    per_point = (time.process_time() - start) / len(sample)
+    difference = max(abs(a - b) for a, b in zip(outputs, graphs))
+    if difference > 1e-9:
+        raise AssertionError(f"the forward program disagrees with the graphs by {difference:g}")
+    return {"points": FORWARD_POINTS, "cpu": statistics.median(times),
+            "graphs_per_point": per_point}
 
 
 def _workload(n_samples: int, sizes: tuple[int, ...]):
@@ -187,6 +251,12 @@ def run_trace_benchmark(repeats: int = 5) -> dict:
         difference = max(abs(a - b) for a, b in zip(eager_losses, demo[backend][2]))
         if difference > 1e-9:
             raise AssertionError(f"the {backend} trace disagrees with eager by {difference:g}")
+    for backend in ("python", "numpy"):
+        demo[f"program {backend}"] = _training_program(loss, model, backend, restart, repeats)
+        difference = max(abs(a - b) for a, b in zip(eager_losses, demo[f"program {backend}"][2]))
+        if difference > 1e-9:
+            raise AssertionError(f"the {backend} training program disagrees with eager by "
+                                 f"{difference:g}")
     demo["torch"] = _optional("torch", lambda: _torch_step_seconds(X, y, initial, repeats,
                                                                    steps=STEPS))
     demo["jax"] = _optional("jax", lambda: _jax_seconds(X, y, initial, (2, 16, 16, 1),
@@ -199,10 +269,12 @@ def run_trace_benchmark(repeats: int = 5) -> dict:
     seconds, program = _trace_seconds(loss, "numpy", 1)
     big["numpy"] = _median_times(lambda: traced_steps(program, model, STEPS), restart,
                                  repeats, STEPS) + (seconds,)
+    big["program numpy"] = _training_program(loss, model, "numpy", restart, repeats)
     big["torch"] = _optional("torch", lambda: _torch_step_seconds(X, y, initial, repeats,
                                                                   sizes=sizes, steps=STEPS))
     big["jax"] = _optional("jax", lambda: _jax_seconds(X, y, initial, sizes, repeats, STEPS))
-    return {"repeats": repeats, "steps_per_repeat": STEPS, "demo": demo, "big": big}
+    return {"repeats": repeats, "steps_per_repeat": STEPS, "demo": demo, "big": big,
+            "forward": _forward_seconds(repeats)}
 
 
 def _line(label: str, cpu: float, wall: float, note: str = "") -> str:
@@ -225,10 +297,12 @@ def report(results: dict) -> list[str]:
         reference = part.get("eager")
         if reference:
             lines.append(_line("tinygrad_edu eager (rebuild + backward)", *reference[:2]))
-        for backend in ("python", "numpy"):
+        for backend in ("python", "numpy", "program python", "program numpy"):
             if backend in part:
                 cpu, wall, _, seconds = part[backend]
-                lines.append(_line(f"tinygrad_edu trace, {backend} backend", cpu, wall,
+                what = (f"training program, {backend.split()[1]} backend"
+                        if backend.startswith("program") else f"trace, {backend} backend")
+                lines.append(_line(f"tinygrad_edu {what}", cpu, wall,
                                    f"(trace + compile {seconds:.3f} s CPU)"))
         torch_result, jax_result = part["torch"], part["jax"]
         if "skipped" in torch_result:
@@ -255,11 +329,34 @@ def report(results: dict) -> list[str]:
         if "skipped" not in jax_result:
             lines.append(f"  {'numpy backend vs JAX jit (steady state)':<52} "
                          f"{jax_result['cpu'] / numpy_cpu:8.2f}x")
+        program_cpu = part["program numpy"][0]
+        if "skipped" not in torch_result:
+            target = TARGET_PROGRAM_DEMO_VS_TORCH if name == "demo" else \
+                TARGET_PROGRAM_BIG_VS_TORCH
+            lines.append(_target("numpy training program vs PyTorch",
+                                 torch_result["cpu"] / program_cpu, target))
+        if "skipped" not in jax_result:
+            lines.append(_target("numpy training program vs JAX jit (steady state)",
+                                 jax_result["cpu"] / program_cpu, 1.0))
+        if name == "big":
+            seconds = part["program numpy"][3]
+            met = "met" if seconds < TARGET_BIG_TRACE_SECONDS else \
+                f"NOT MET ({seconds / TARGET_BIG_TRACE_SECONDS:.1f}x over)"
+            lines.append(f"  {'numpy training program trace + compile, seconds':<52} "
+                         f"{seconds:8.3f}   target < {TARGET_BIG_TRACE_SECONDS:g} s  {met}")
         if name == "demo":
             seconds = part["numpy"][3]
             met = "met" if seconds < TARGET_TRACE_SECONDS else "NOT MET"
             lines.append(f"  {'numpy trace + compile, seconds':<52} {seconds:8.3f}   "
                          f"target < {TARGET_TRACE_SECONDS:g} s  {met}")
+    forward = results["forward"]
+    met = "met" if forward["cpu"] < TARGET_FORWARD_SECONDS else "NOT MET"
+    lines += ["", f"forward pass over {forward['points']:,} points, MLP(2, [16, 16, 1]), "
+                  f"CPU seconds:",
+              f"  {'outputs_of (forward-only program, numpy)':<52} {forward['cpu']:8.3f}   "
+              f"target < {TARGET_FORWARD_SECONDS:g} s  {met}",
+              f"  {'as Value graphs (from 2,000 points)':<52} "
+              f"{forward['graphs_per_point'] * forward['points']:8.1f}"]
     return lines
 
 

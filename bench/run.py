@@ -54,6 +54,15 @@ def main() -> int:
     if bench_film is not None:
         results["film"] = bench_film.run_film_benchmark(args.repeats)
         print("\n".join(bench_film.report(results["film"])))
+    try:
+        import numpy  # noqa: F401 - the big run measures the numpy paths
+    except ImportError:
+        numpy = None
+    if numpy is not None:
+        import bench_big_train
+
+        results["big_train"] = bench_big_train.run_big_train_benchmark()
+        print("\n".join(bench_big_train.report(results["big_train"])))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0

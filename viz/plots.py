@@ -20,6 +20,8 @@ from matplotlib.figure import Figure
 
 from tinygrad_edu.checks import numbers_each, points_and_labels, whole_number
 from tinygrad_edu.engine import Value
+from tinygrad_edu.nn import Module
+from tinygrad_edu.train import outputs_of
 from tinygrad_edu.train import probabilities as output_probabilities
 from tinygrad_edu.viz.renderer import write_all_atomically
 
@@ -98,7 +100,6 @@ def plot_decision_boundary(model: Classifier, X: Sequence[Sequence[float]],
     for index, label in enumerate(y):
         whole_number(label, f"y[{index}] (a class label)", 0)
     resolution = whole_number(resolution, "resolution (grid points along each axis)", 2)
-    probabilities = _class_probabilities(model)
     x1s = [point[0] for point in X]
     x2s = [point[1] for point in X]
     pad1 = 0.15 * (max(x1s) - min(x1s) or 1.0)
@@ -106,7 +107,12 @@ def plot_decision_boundary(model: Classifier, X: Sequence[Sequence[float]],
     grid1 = _linspace(min(x1s) - pad1, max(x1s) + pad1, resolution)
     grid2 = _linspace(min(x2s) - pad2, max(x2s) + pad2, resolution)
     # rows follow x2 and columns x1, as contourf expects
-    grid = [[list(probabilities([a, b])) for a in grid1] for b in grid2]
+    points = [[a, b] for b in grid2 for a in grid1]
+    if isinstance(model, Module):  # all points at once: a forward-only program with numpy
+        flat = [output_probabilities(out) for out in outputs_of(model, points)]
+    else:
+        flat = [list(_class_probabilities(model)(point)) for point in points]
+    grid = [flat[row * resolution:(row + 1) * resolution] for row in range(resolution)]
     classes = max(len(grid[0][0]), max(y) + 1)
 
     figure = InlineFigure(figsize=(6, 5.2))

@@ -403,8 +403,9 @@ class NumpyBackend:
 
     name = "numpy"
 
-    def __init__(self, recording: Recording) -> None:
+    def __init__(self, recording: Recording, gradients: bool = True) -> None:
         steps = recording.steps
+        self.gradients = gradients  # False: a forward-only program, no backward pass
         linear, every_linear = _lower(recording)
         lowered_away = every_linear - linear.keys()
         n_leaves = len(recording.leaves)
@@ -435,7 +436,7 @@ class NumpyBackend:
         self.root = int(moved[position[recording.root]])
         self.outputs = moved[np.array([position[i] for i in recording.outputs], dtype=np.intp)]
         self.values = np.zeros(size)
-        self.grads = np.zeros(size)
+        self.grads = np.zeros(size if gradients else 0)
 
     def _fuse_relus(self, steps: list[Step]) -> None:
         """Let a matrix product apply the relu that reads all of it and that alone reads it."""
@@ -611,6 +612,14 @@ class NumpyBackend:
 
     def run(self, data: list[float]) -> tuple[float, list[float], list[float]]:
         """(root value, extra values, leaf gradients) at the given leaf values."""
+        value, extras, grads = self.run_arrays(data)
+        return value, extras, grads.tolist()
+
+    def run_arrays(self, data: Array) -> tuple[float, list[float], Array]:
+        """run(), with the leaves' data and gradients as arrays: a training program's step.
+
+        The gradients are a view of the backend's own array, good until the next run.
+        """
         values, grads = self.values, self.grads
         values[:self.n_leaves] = data
         with np.errstate(all="ignore"):  # a non-finite result is reported by the Program
@@ -619,12 +628,12 @@ class NumpyBackend:
             if not np.isfinite(values).all():  # eager refuses a NaN or inf at the operation
                 raise FloatingPointError("a value inside the graph is not finite (an overflow); "
                                          "the eager engine refuses it at the operation")
-            grads.fill(0.0)
-            grads[self.root] = 1.0
-            for operation in reversed(self.operations):
-                operation.backward(values, grads)
-        return (float(values[self.root]), values[self.outputs].tolist(),
-                grads[:self.n_leaves].tolist())
+            if self.gradients:
+                grads.fill(0.0)
+                grads[self.root] = 1.0
+                for operation in reversed(self.operations):
+                    operation.backward(values, grads)
+        return float(values[self.root]), values[self.outputs].tolist(), grads[:self.n_leaves]
 
 
 __all__ = ["ARRAYS", "ArrayMath", "NumpyBackend"]

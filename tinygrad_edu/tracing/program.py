@@ -39,17 +39,19 @@ from tinygrad_edu.tracing.python_backend import (
     variable_names,
 )
 from tinygrad_edu.tracing.recording import Recording, Step, record
+from tinygrad_edu.tracing.training import TrainingState
 
 
-def _numpy_backend(recording: Recording) -> Any:
+def _numpy_backend(recording: Recording, gradients: bool = True) -> Any:
     from tinygrad_edu.tracing.numpy_backend import NumpyBackend  # numpy only for this backend
 
-    return NumpyBackend(recording)
+    return NumpyBackend(recording, gradients)
 
 
-# The backends, as peers: each takes a Recording and gives an object whose run(data) returns
-# (root value, extra values, leaf gradients). The numpy one is imported only when chosen.
-BACKENDS: dict[str, Callable[[Recording], Any]] = {"python": PythonBackend,
+# The backends, as peers: each takes a Recording (and gradients=False for a forward-only
+# program) and gives an object whose run(data) returns (root value, extra values, leaf
+# gradients, none when forward-only). The numpy one is imported only when chosen.
+BACKENDS: dict[str, Callable[..., Any]] = {"python": PythonBackend,
                                                     "numpy": _numpy_backend}
 # How far check() lets the replay's numbers stray from an eager rebuild. The replay does the
 # same operations, but a backend may add in another order (numpy's matrix products do), so
@@ -109,9 +111,14 @@ class Program:
                      whose shape or numbers differ from the recording
     program.source   the forward and backward pass as straight-line Python
     program.feed(leaves, data)  sets the .data of input leaves for the next call
+
+    A training program (`trace(fn, optimizer=opt)`) keeps the parameters itself:
+    each call is a whole step (forward, backward, opt's update) and touches no
+    Value; `program.sync()` writes the parameters back into their Values.
     """
 
-    def __init__(self, fn: Callable[[], Any], recording: Recording, backend: Any) -> None:
+    def __init__(self, fn: Callable[[], Any], recording: Recording, backend: Any,
+                 optimizer: Any = None, gradients: bool = True) -> None:
         self.fn = fn
         self.recording = recording
         self.backend = backend
@@ -123,6 +130,13 @@ class Program:
         # One replay at a time: the numpy backend computes in arrays it keeps, and every
         # backend adds into the leaves' .grad. Threads calling one program take turns.
         self._lock = threading.Lock()
+        self.gradients = gradients  # False: forward only; feed takes shorter batches
+        self._flat_leaves: dict[int, tuple[Any, list[Value]]] = {}
+        self.rows_fed = 0
+        self.training: Optional[TrainingState] = None
+        if optimizer is not None:
+            self.training = TrainingState(optimizer, self.leaves,
+                                          arrays=hasattr(backend, "run_arrays"))
 
     @property
     def source(self) -> str:
@@ -135,15 +149,24 @@ class Program:
         return len(self.recording.steps)
 
     def __repr__(self) -> str:
+        kind = "" if self.training is None else \
+            f", training with {type(self.training.optimizer).__name__}"
+        kind += "" if self.gradients else ", forward only"
         return (f"<Program of {len(self)} nodes ({len(self.leaves)} leaves), "
-                f"backend {self.backend.name!r}>")
+                f"backend {self.backend.name!r}{kind}>")
 
     def __call__(self) -> Any:
-        """Replay forward and backward, add the leaves' gradients into .grad, return the value."""
+        """Replay forward and backward, add the leaves' gradients into .grad, return the value.
+
+        A training program instead updates the parameters it holds (no Value changes).
+        """
         with self._lock:
-            value, extras, grads = self._replay()
-            for leaf, grad in zip(self.leaves, grads):
-                leaf.grad += grad
+            if self.training is not None:
+                value, extras = self._train()
+            else:
+                value, extras, grads = self._replay()
+                for leaf, grad in zip(self.leaves, grads):
+                    leaf.grad += grad
         if self.recording.output_shape is None:
             return value
         return (value, *_unflatten(self.recording.output_shape, extras))
@@ -170,21 +193,98 @@ class Program:
                 f"to see which operation it is")
         return float(value), list(extras), grads
 
+    def _train(self) -> tuple[float, list[float]]:
+        """One training step on the held parameters: forward, backward, the optimizer's update."""
+        state = self.training
+        data = state.leaf_data()
+        bad = state.first_bad_leaf(data)
+        if bad is not None:
+            raise ValueError(f"program(): leaf {_name(self.leaves[bad])} has data "
+                             f"{float(data[bad])!r}; every leaf must be a finite number (no "
+                             f"parameter was changed)")
+        run = self.backend.run_arrays if state.arrays else self.backend.run
+        try:
+            value, extras, grads = run(data)
+        except (ArithmeticError, ValueError) as problem:
+            raise type(problem)(f"program(): {problem} while replaying the graph at the "
+                                f"current parameters and inputs (no parameter was changed); "
+                                f"sync() and run fn() eagerly to see which operation "
+                                f"fails") from None
+        if not _finite(value) or state.first_bad_leaf(grads) is not None:
+            raise FloatingPointError(
+                f"program(): the step gave a value or gradient that is not finite (value "
+                f"{value!r}): an overflow, or an operation outside its domain; no parameter "
+                f"was changed; sync() and run fn() and backward() eagerly to see which "
+                f"operation it is")
+        state.update(grads)
+        return float(value), list(extras)
+
+    def sync(self) -> None:
+        """Write a training program's parameters into their Values' .data, the last step's
+        gradients into their .grad, and the optimizer's state (velocities, m, v, steps) into
+        the optimizer. Between calls the Values keep the numbers of the last sync."""
+        if self.training is None:
+            raise ValueError("sync: this program holds no parameters (trace it with "
+                             "optimizer=... for a training program); its leaves are the Values")
+        with self._lock:
+            self.training.sync()
+
     def feed(self, leaves: Any, data: Any) -> None:
         """Set the .data of leaves (a Value or nested lists of them) from numbers of the same shape.
 
         Use it for minibatches: build the graph on placeholder leaves, trace it,
         then feed each batch into the placeholders before calling the program.
         Everything is checked before anything is set; no .grad is touched.
+        `data` may be nested lists or a numpy array (read at array speed).
+
+        A forward-only program (gradients=False) also takes a shorter batch:
+        its missing rows are copies of its last row, so every operation stays in
+        its domain; read the first `program.rows_fed` rows of what it returns.
         """
-        pairs: list[tuple[Value, float]] = []
-        _match(leaves, data, "", pairs)
+        rows = 1
+        if isinstance(leaves, (list, tuple)) and _is_array(data):
+            rows = len(data)
+            self._check_rows(leaves, rows)
+            pairs = _array_pairs(self._flat(leaves), leaves, data, pad=not self.gradients)
+        else:
+            if isinstance(leaves, (list, tuple)) and hasattr(data, "__len__") \
+                    and not isinstance(data, (str, bytes)):
+                rows = len(data)
+                self._check_rows(leaves, rows)
+                if rows < len(leaves) and not self.gradients:
+                    data = list(data) + [data[-1]] * (len(leaves) - rows)
+            pairs = []
+            _match(leaves, data, "", pairs)
         for leaf, _ in pairs:
             if leaf not in self._leaf_set:
                 raise ValueError(f"feed: {_name(leaf)} is not a leaf of the traced graph, so "
                                  f"setting it would change nothing; feed the Values fn used")
         for leaf, number in pairs:
             leaf.data = number
+        self.rows_fed = rows  # how many rows of the last batch are real (1 for one Value)
+
+    def _flat(self, leaves: Sequence[Any]) -> list[Value]:
+        """The leaves of nested lists in order; the last few lists fed are remembered, so a
+        chunk after chunk into the same placeholders does not walk them again."""
+        cached = self._flat_leaves.get(id(leaves))
+        if cached is not None and cached[0] is leaves:
+            return cached[1]
+        flat: list[Value] = []
+        _flatten_leaves(leaves, flat)
+        if len(self._flat_leaves) >= 4:
+            self._flat_leaves.clear()
+        self._flat_leaves[id(leaves)] = (leaves, flat)  # holds `leaves`: its id stays its own
+        return flat
+
+    def _check_rows(self, leaves: Sequence[Any], rows: int) -> None:
+        """A batch of `rows` rows fits the traced len(leaves): equal, or fewer if forward-only."""
+        if rows > len(leaves) and not self.gradients:
+            raise ValueError(f"feed: a batch of {rows} rows, but the program was traced on "
+                             f"{len(leaves)} placeholder rows; feed at most {len(leaves)} at a "
+                             f"time, or trace it on more rows")
+        if rows == 0 and len(leaves):
+            raise ValueError(f"feed: an empty batch for {len(leaves)} placeholder rows; give at "
+                             f"least one row")
 
     def check(self) -> None:
         """Call fn() eagerly and compare its graph and numbers with the recording and the replay.
@@ -193,12 +293,15 @@ class Program:
         another folded constant, a different leaf, or a value or gradient that
         the replay computes differently (fn branches on .data). No .grad changes.
         """
+        if self.training is not None:  # the eager rebuild reads the Values: bring them up to date
+            self.sync()
         root, extras, _ = _split_result(self.fn())
         fresh = record(root, extras)
         _compare_structure(self.recording, fresh)
         with self._lock:
             value, replay_extras, grads = self._replay()
-        eager_grads = [g.data for g in engine.grad(root, fresh.leaf_values)]  # no .grad changes
+        eager_grads = ([g.data for g in engine.grad(root, fresh.leaf_values)]  # no .grad changes
+                       if self.gradients else [])
         names = variable_names(self.recording)
         _compare_number("the result", root.data, value)
         for k, (mine, extra) in enumerate(zip(replay_extras, extras)):
@@ -293,6 +396,50 @@ def _match(leaves: Any, data: Any, where: str, pairs: list) -> None:
         _match(leaf, item, f"{where}[{k}]", pairs)
 
 
+def _is_array(data: Any) -> bool:
+    """A numpy array (checked without importing numpy, which this module does not need)."""
+    return type(data).__module__ == "numpy" and hasattr(data, "shape")
+
+
+def _array_pairs(flat: list[Value], leaves: Sequence[Any], data: Any,
+                 pad: bool) -> list[tuple[Value, float]]:
+    """Pair nested lists of leaves with a numpy array of numbers (with `pad`, missing rows are
+    copies of the last one); refuses another shape or a number that is not finite."""
+    import numpy as np  # data is a numpy array, so numpy is installed
+
+    try:
+        array = np.asarray(data, dtype=float)
+    except (OverflowError, TypeError, ValueError) as problem:
+        raise ValueError(f"feed: data should be numbers of the shape of the traced inputs "
+                         f"{_shape(leaves)}: {problem}") from None
+    shape = _shape(leaves)
+    if array.shape[1:] != shape[1:] or (len(array) != len(leaves) and not pad):
+        raise ValueError(f"feed: data has shape {array.shape}, the traced inputs have shape "
+                         f"{shape}; give one row of {shape[1:]} numbers per placeholder row")
+    if not np.isfinite(array).all():
+        index = tuple(int(k) for k in np.argwhere(~np.isfinite(array))[0])
+        where = "".join(f"[{k}]" for k in index)
+        raise ValueError(f"feed: data{where} is {float(array[index])!r}; leaves need finite "
+                         f"numbers")
+    if len(array) < len(leaves):
+        array = np.concatenate([array, np.repeat(array[-1:], len(leaves) - len(array), 0)])
+    if len(flat) != array.size:
+        raise ValueError(f"feed: data has {array.size} numbers for {len(flat)} leaves; the "
+                         f"data must have the shape of the traced inputs {shape}")
+    return list(zip(flat, array.ravel().tolist()))
+
+
+def _flatten_leaves(leaves: Any, into: list[Value]) -> None:
+    if type(leaves) is Value:
+        into.append(leaves)
+        return
+    if not isinstance(leaves, (list, tuple)):
+        raise TypeError(f"feed: leaves should be a Value or a list of them, "
+                        f"got {type(leaves).__name__}")
+    for item in leaves:
+        _flatten_leaves(item, into)
+
+
 def _shape(nested: Any) -> tuple:
     if isinstance(nested, (list, tuple)):
         return (len(nested),) + (_shape(nested[0]) if nested else ())
@@ -316,14 +463,29 @@ def _name(leaf: Value) -> str:
 
 
 # ------------------------------------------------------------------- trace()
-def trace(fn: Callable[[], Any], backend: str = "python") -> Program:
+def trace(fn: Callable[[], Any], backend: str = "python", optimizer: Any = None,
+          gradients: bool = True) -> Program:
     """Call fn() once, record the graph of the Value it returns, and return a replayable Program.
 
     fn takes no arguments and returns the Value to differentiate (the loss), or
     a tuple (loss, more Values or lists of Values to read back, e.g. the model's
     outputs for accuracy). backend is "python" (generated straight-line code,
     no numpy) or "numpy" (the graph grouped into array operations).
+
+    optimizer (an optim.SGD or Adam) makes a training program: every call is a
+    whole step, forward, backward and the optimizer's update, exactly its rules,
+    read with its lr and other settings as they are at that call. The program
+    holds the parameters (in an array, or a list) and does not touch the Values
+    until `program.sync()`; no zero_grad() is needed between calls.
+
+    gradients=False makes a forward-only program: each call computes the values
+    only (no backward pass, no .grad touched), and `feed` takes a batch shorter
+    than the traced one (padded with copies of its last row; read the first
+    rows of what the program returns).
     """
+    if optimizer is not None and not gradients:
+        raise ValueError("trace: a training program (optimizer=...) needs the gradients; "
+                         "gradients=False is for forward-only programs")
     if backend not in BACKENDS:
         raise ValueError(f"trace: unknown backend {backend!r}; choose one of: "
                          f"{', '.join(BACKENDS)}")
@@ -333,7 +495,8 @@ def trace(fn: Callable[[], Any], backend: str = "python") -> Program:
     root, extras, shape = _split_result(fn())
     recording = record(root, extras)
     recording.output_shape = shape
-    return Program(fn, recording, BACKENDS[backend](recording))
+    return Program(fn, recording, BACKENDS[backend](recording, gradients), optimizer,
+                   gradients)
 
 
 __all__ = ["BACKENDS", "Program", "TraceMismatch", "trace"]

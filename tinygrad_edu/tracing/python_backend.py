@@ -252,11 +252,13 @@ def step_source(step: Step, operands: list[str]) -> str:
     return _expr(step.forward(SOURCE, [Expr(name) for name in operands])).text
 
 
-def python_source(recording: Recording, function_name: str = "forward_backward") -> str:
+def python_source(recording: Recording, function_name: str = "forward_backward",
+                  gradients: bool = True) -> str:
     """The graph as one Python function: the forward pass, then the backward pass, line by line.
 
     The function takes the leaves' values (in topological order) and returns
-    (root value, the extra values, the leaves' gradients).
+    (root value, the extra values, the leaves' gradients); with gradients=False
+    it has no backward pass and gives no gradients: `()`.
     """
     steps, names = recording.steps, variable_names(recording)
     leaf_names = [names[i] for i in recording.leaves]
@@ -274,6 +276,10 @@ def python_source(recording: Recording, function_name: str = "forward_backward")
                 watched.update(dict.fromkeys(operands))
     lines += _finiteness_lines(list(watched))
     root = recording.root
+    extras = [names[j] for j in recording.outputs]
+    if not gradients:
+        lines.append(f"    return {names[root]}, {_tuple(extras)}, ()")
+        return "\n".join(lines) + "\n"
     lines += ["    # backward: each edge adds upstream grad * local grad (the first one assigns)",
               f"    grad_{names[root]} = 1.0"]
     assigned = {root}
@@ -288,7 +294,6 @@ def python_source(recording: Recording, function_name: str = "forward_backward")
             update = "+=" if j in assigned else "="
             assigned.add(j)
             lines.append(f"    grad_{names[j]} {update} grad_{names[i]} * {factor}")
-    extras = [names[j] for j in recording.outputs]
     grads = [f"grad_{names[j]}" if j in assigned else "0.0" for j in recording.leaves]
     lines.append(f"    return {names[root]}, {_tuple(extras)}, {_tuple(grads)}")
     return "\n".join(lines) + "\n"
@@ -362,8 +367,9 @@ class PythonBackend:
 
     name = "python"
 
-    def __init__(self, recording: Recording) -> None:
-        self.source = python_source(recording)
+    def __init__(self, recording: Recording, gradients: bool = True) -> None:
+        function_name = "forward_backward" if gradients else "forward"
+        self.source = python_source(recording, function_name, gradients)
         steps = recording.steps
 
         def domain_error(i: int, *operands: float) -> None:
@@ -381,7 +387,7 @@ class PythonBackend:
         weakref.finalize(self, linecache.cache.pop, filename, None)
         namespace: dict[str, Any] = dict(RUNTIME, domain_error=domain_error, not_finite=not_finite)
         exec(compile(self.source, filename, "exec"), namespace)  # noqa: S102 - our own code
-        self._function = namespace["forward_backward"]
+        self._function = namespace[function_name]
 
     def run(self, data: list[float]) -> tuple[float, list[float], list[float]]:
         """(root value, extra values, leaf gradients) at the given leaf values."""
