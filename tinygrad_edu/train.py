@@ -207,8 +207,8 @@ class _Forward:
         self.inputs = [[Value(0.0, label=f"x{n}.{i}") for i in range(features)]
                        for n in range(rows)]
         outputs = model(self.inputs[0])
-        self.per_class = isinstance(outputs, list)
-        self.classes = len(outputs) if self.per_class else 2
+        self.per_class, self.classes = ((True, len(outputs)) if isinstance(outputs, list)
+                                        else (False, 2))
         self.targets: list = []
         if loss is not None:
             self.targets = ([[Value(0.0) for _ in range(self.classes)] for _ in range(rows)]

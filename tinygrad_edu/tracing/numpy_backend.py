@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -615,7 +615,7 @@ class NumpyBackend:
         value, extras, grads = self.run_arrays(data)
         return value, extras, grads.tolist()
 
-    def run_arrays(self, data: Array) -> tuple[float, list[float], Array]:
+    def run_arrays(self, data: Union[Array, Sequence[float]]) -> tuple[float, list[float], Array]:
         """run(), with the leaves' data and gradients as arrays: a training program's step.
 
         The gradients are a view of the backend's own array, good until the next run.

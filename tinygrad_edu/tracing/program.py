@@ -196,6 +196,8 @@ class Program:
     def _train(self) -> tuple[float, list[float]]:
         """One training step on the held parameters: forward, backward, the optimizer's update."""
         state = self.training
+        if state is None:
+            raise TypeError("program(): not a training program (trace it with optimizer=)")
         data = state.leaf_data()
         bad = state.first_bad_leaf(data)
         if bad is not None:

@@ -122,13 +122,13 @@ class TrainingState:
             data[self.input_index] = inputs
             data[self.graph_slots] = p[self.in_graph]
             return data
-        data = [0.0] * self.n_leaves
+        listed = [0.0] * self.n_leaves
         for k, number in zip(self.input_slots, inputs):
-            data[k] = number
+            listed[k] = number
         for k, number in zip(self.slots, p):
             if k >= 0:
-                data[k] = number
-        return data
+                listed[k] = number
+        return listed
 
     def first_bad_leaf(self, data: Any) -> Optional[int]:
         """The index of a leaf whose data is not finite, or None."""
