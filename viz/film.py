@@ -192,7 +192,9 @@ class _FilmParts:
             "extent": self.extent, "resolution": self.resolution,
             "neuronResolution": NEURON_RESOLUTION, "layers": layers,
             "activations": [layer.neurons[0].activation for layer in self.model.layers],
-            "softmax": self.model.nouts[-1] > 1, "loss": self.recording.loss,
+            # frame_numbers packs (class, probability) pairs for 3 classes and more; for two
+            # (one logit, or ce's two) one byte: the probability of class 1.
+            "softmax": self.model.nouts[-1] > 2, "loss": self.recording.loss,
             "parameterNames": [name for name, _ in self.model.named_parameters()],
             "points": self.points,  # exact: the graph panel computes with them
             "labels": self.labels, "example": self.example,
