@@ -54,6 +54,13 @@ def main() -> int:
     if bench_film is not None:
         results["film"] = bench_film.run_film_benchmark(args.repeats)
         print("\n".join(bench_film.report(results["film"])))
+    try:
+        import bench_playground
+    except ImportError:
+        bench_playground = None
+    if bench_playground is not None:
+        results["playground"] = bench_playground.run_playground_benchmark(args.repeats)
+        print("\n".join(bench_playground.report(results["playground"])))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -372,7 +372,8 @@ class Run:
             "resolution": RESOLUTION, "neuronResolution": NEURON_RESOLUTION,
             "layers": [model.nin, *model.nouts],
             "activations": [layer.neurons[0].activation for layer in model.layers],
-            "softmax": model.nouts[-1] > 1, "loss": self.setup["loss"],
+            "softmax": model.nouts[-1] > 2,  # as viz.film: pairs for 3 classes and more
+            "loss": self.setup["loss"],
             "parameterNames": [name for name, _ in model.named_parameters()],
             "points": self.X_train, "labels": self.y_train,
             "testPoints": self.X_test, "testLabels": self.y_test,

@@ -19,7 +19,8 @@ answer JSON):
   POST /api/session              a new session: {"session": id}
   POST /api/reset                {session, setup}: a new run (same data if only the model
                                  changed): {"spec", "frame"}
-  POST /api/train                {session, steps, seconds}: {"losses", "accuracies", "frame"}
+  GET  /api/train?session=&steps=&seconds=   (or POST with a JSON body): up to `steps` steps,
+                                 for at most `seconds`: {"losses", "accuracies", "frame"}
   POST /api/point                {session, action: add|remove, x1, x2, label}: {"spec", "frame"}
   POST /api/csv                  {session, text}: the CSV checked and kept: {"points", "classes"}
   GET  /api/export.py?session=   the run as a Python script
@@ -32,6 +33,8 @@ import hmac
 import html
 import json
 import secrets
+import socket
+import sys
 import threading
 import time
 from http import HTTPStatus
@@ -39,22 +42,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
 from urllib.parse import parse_qs, urlsplit
 
+from tinygrad_edu.train import LOSSES
 from tinygrad_edu.viz.playground_run import (
     DATA_FIELDS,
     DEFAULT_SETUP,
+    HIDDEN_ACTIVATIONS,
     MAX_CSV_BYTES,
     MAX_LAYERS,
     MAX_POINTS,
     MAX_SECONDS_PER_REQUEST,
     MAX_STEPS_PER_REQUEST,
     MAX_UNITS,
-    HIDDEN_ACTIVATIONS,
     Run,
     SetupError,
     check_setup,
     parse_csv,
 )
-from tinygrad_edu.train import LOSSES
 from tinygrad_edu.viz.walkthrough import _template, fill_template
 
 HOST = "127.0.0.1"
@@ -78,12 +81,22 @@ class PlaygroundServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, port: int = 0, token: Optional[str] = None) -> None:
+    def __init__(self, port: int = 0, token: Optional[str] = None,
+                 max_sessions: int = MAX_SESSIONS) -> None:
         super().__init__((HOST, port), _Handler)
+        self.max_sessions = max_sessions
         self.token = token or secrets.token_hex(24)
         self.sessions: dict[str, Session] = {}
         self.sessions_lock = threading.Lock()
         self.thread: Optional[threading.Thread] = None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that closed its connection mid-answer is no error; anything else is one
+        line on stderr, never a traceback."""
+        problem = sys.exc_info()[1]
+        if not isinstance(problem, ConnectionError):
+            print(f"tinygrad-edu playground: a request failed: {type(problem).__name__}: "
+                  f"{problem}", file=sys.stderr)
 
     @property
     def port(self) -> int:
@@ -110,11 +123,11 @@ class PlaygroundServer(ThreadingHTTPServer):
         """A fresh session's id; the one idle longest is dropped when MAX_SESSIONS are open,
         unless it was used in the last minute (then SetupError says to close a tab)."""
         with self.sessions_lock:
-            if len(self.sessions) >= MAX_SESSIONS:
+            if len(self.sessions) >= self.max_sessions:
                 oldest = min(self.sessions, key=lambda k: self.sessions[k].used)
                 if time.monotonic() - self.sessions[oldest].used < 60:
-                    raise SetupError(f"the playground serves at most {MAX_SESSIONS} tabs at once "
-                                     f"and all are in use: close one, or wait a minute")
+                    raise SetupError(f"the playground serves at most {self.max_sessions} tabs "
+                                     f"at once and all are in use: close one, or wait a minute")
                 del self.sessions[oldest]
             key = secrets.token_hex(8)
             self.sessions[key] = Session()
@@ -135,6 +148,12 @@ class _Handler(BaseHTTPRequestHandler):
     server: PlaygroundServer
     timeout = SOCKET_TIMEOUT_SECONDS
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out as two writes: without this, Nagle's algorithm holds the
+        # second until the browser's delayed ACK, ~40 ms a request (a third of a frame's time).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass  # quiet: the terminal shows the URL and nothing else
@@ -182,6 +201,13 @@ class _Handler(BaseHTTPRequestHandler):
             if path == "/":
                 self._send(HTTPStatus.OK, page().encode("utf-8"), "text/html; charset=utf-8",
                            {"Content-Security-Policy": CONTENT_SECURITY_POLICY})
+            elif path == "/api/train":
+                # A GET: the play loop's request, one packet (a POST's body waits ~40 ms for the
+                # server's delayed ACK when the browser sends it apart from its headers).
+                fields = {key: _query_number(values[0]) for key, values in query.items()
+                          if key in ("steps", "seconds")}
+                fields["session"] = query.get("session", [""])[0]
+                self._json(HTTPStatus.OK, _train(self.server, fields))
             elif path in ("/api/export.py", "/api/weights.json"):
                 session = self.server.session(query.get("session", [""])[0])
                 with session.lock:
@@ -288,6 +314,16 @@ def _csv(server: PlaygroundServer, body: dict) -> dict:
     with session.lock:
         session.uploaded = (X, y)
     return {"points": len(X), "classes": max(y) + 1}
+
+
+def _query_number(text: str) -> Any:
+    """A number from a query's text, or the text itself (then the check names it)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _running(session: Session) -> Run:

@@ -12,13 +12,14 @@ function address(path, fields = {}) {
   const search = new URLSearchParams({token: TOKEN, ...fields});
   return `${path}?${search}`;
 }
-async function api(path, body) {
+// A POST with a JSON body; the play loop's GET puts its few numbers in the address instead.
+async function api(path, body, method = "POST") {
   let answer;
   try {
-    const response = await fetch(address(path), {
-      method: "POST", headers: {"Content-Type": "application/json"},
-      body: JSON.stringify({session: state.session, ...body}),
-    });
+    const response = await (method === "GET"
+      ? fetch(address(path, {session: state.session, ...body}))
+      : fetch(address(path), {method, headers: {"Content-Type": "application/json"},
+                              body: JSON.stringify({session: state.session, ...body})}));
     answer = await response.json().catch(() => ({error: `the server answered ${response.status}`}));
   } catch (problem) {
     answer = {error: "the playground's server does not answer (was it stopped?): " + problem.message};
@@ -235,31 +236,37 @@ async function reset(setup = readControls()) {
   });
 }
 async function train(steps, seconds) {
-  const answer = await api("/api/train", {steps, seconds});
+  const asked = performance.now();
+  const answer = await api("/api/train", {steps, seconds}, "GET");
+  const answered = performance.now();
   state.losses.push(...answer.losses);
   state.accuracies.push(...answer.accuracies);
   if (state.firstLoss === null && answer.losses.length) state.firstLoss = answer.losses[0];
   state.evaluations.push(answer.frame.evaluation);
   show(answer.frame);
+  state.timing = {waited: answered - asked, trained: 1000 * answer.seconds,
+                  drawn: performance.now() - answered};
   return answer;
 }
+// Steps and frames per second over the last 2 seconds of playing, shown beside the counter.
 async function play() {
   if (state.playing) return;
   state.playing = true;
   $("play").textContent = "⏸ Pause";
-  let steps = 0, frames = 0;
-  const start = performance.now();
+  const recent = [[performance.now(), 0]];  // [time, steps] after each frame
   while (state.playing) {
     let answer = null;
-    await exclusive(async () => { if (state.playing) answer = await train(1000, 0.04); });
+    // A frame every ~30 ms of training: the page stays free to answer its controls meanwhile.
+    await exclusive(async () => { if (state.playing) answer = await train(1000, 0.03); });
     if (!answer) { pause(); break; }
-    steps += answer.losses.length;
-    frames += 1;
-    const seconds = (performance.now() - start) / 1000;
-    state.speed = {steps: steps / seconds, frames: frames / seconds};
+    const now = performance.now();
+    recent.push([now, recent.at(-1)[1] + answer.losses.length]);
+    while (recent.length > 2 && now - recent[1][0] > 2000) recent.shift();
+    const seconds = (now - recent[0][0]) / 1000;
+    state.speed = {steps: (recent.at(-1)[1] - recent[0][1]) / seconds,
+                   frames: (recent.length - 1) / seconds};
     $("speed").textContent = `${state.speed.steps.toFixed(0)} steps/s, ` +
       `${state.speed.frames.toFixed(1)} frames/s`;
-    await new Promise(resolve => requestAnimationFrame(resolve));
   }
 }
 function pause() {
