@@ -7,7 +7,7 @@ default test share 0), CPU time on one core:
   - frames per second of `Run.frame()`: the film's numbers of the model now (a
     2,500-point boundary grid, 16 neuron heatmaps, the points) and its loss and
     accuracy on the training and the test points;
-  - what one browser gets, end to end: the play loop's request (train for 30 ms,
+  - what one browser gets, end to end: the play loop's request (train for 20 ms,
     then a frame) through the local server, in wall time, as frames and steps per
     second (the page's own drawing, ~5 ms a frame in Chromium, is not in it).
 Targets: 30 steps/s and 10 frames/s.
@@ -69,7 +69,7 @@ def _served(seconds: float = 3.0) -> tuple[float, float]:
         frames = steps = 0
         start = time.perf_counter()
         while time.perf_counter() - start < seconds:
-            steps += len(ask("GET", f"/api/train?session={key}&steps=1000&seconds=0.03")["losses"])
+            steps += len(ask("GET", f"/api/train?session={key}&steps=1000&seconds=0.02")["losses"])
             frames += 1
         elapsed = time.perf_counter() - start
         connection.close()

@@ -258,3 +258,23 @@ def test_in_a_notebook_the_page_is_a_frame_and_model_is_the_live_mlp():
     weights = [p.data for p in shown.model.parameters()]
     assert weights == list(json.loads(json.dumps(shown.run.weights()))["parameters"].values())
     assert viz.playground().server is shown.server  # one server per kernel
+
+
+def test_a_diverged_model_is_drawn_and_sent_as_json_with_nulls():
+    run = Run(check_setup({"points": 30, "hidden": [3], "optimizer": "sgd", "lr": 1.0}))
+    run.train(1)
+    run.model.parameters()[0].data = float("inf")  # as if a step had overflowed
+    frame = run.frame()
+    text = json.dumps(frame, allow_nan=False)  # what the server sends: no NaN, no Infinity
+    assert "NaN" not in text and "Infinity" not in text
+    with pytest.raises(SetupError, match=r"^training stopped at step 1: program\(\): leaf "
+                                         r"'layers.0.neurons.0.w.0' has data inf"):
+        run.train(1)  # the traced step refuses it: the page shows this and stops
+
+
+def test_the_engine_refusing_a_number_stops_training_with_a_message():
+    run = Run(check_setup({"points": 30, "hidden": [3]}))
+    run.model.parameters()[0].data = float("inf")  # the first step is checked eagerly
+    with pytest.raises(SetupError, match=r"^training stopped at step 0: dot\(inf, .*an operand "
+                                         r"is inf, not a finite number; lower the learning rate"):
+        run.train(1)

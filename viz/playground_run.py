@@ -287,7 +287,11 @@ class Run:
         first = self.steps
         start = time.perf_counter()
         for _ in range(steps):
-            value, accuracy = self.stepper.step()
+            try:
+                value, accuracy = self.stepper.step()
+            except (ValueError, ArithmeticError) as problem:  # the engine refused a number
+                raise SetupError(f"training stopped at step {self.steps}: {problem}; lower the "
+                                 f"learning rate and reset") from None
             self.steps += 1
             self.losses.append(value)
             self.accuracies.append(accuracy)
@@ -295,14 +299,17 @@ class Run:
                 break  # diverged: the page says so, and stops
             if time.perf_counter() - start > seconds:
                 break
-        return {"losses": self.losses[first:], "accuracies": self.accuracies[first:],
-                "frame": self.frame(), "seconds": time.perf_counter() - start}
+        return {"losses": [_finite(v) for v in self.losses[first:]],
+                "accuracies": self.accuracies[first:], "frame": self.frame(),
+                "seconds": time.perf_counter() - start}
 
     def evaluate(self) -> list[float]:
         """[step, train loss, train accuracy, test loss, test accuracy] of the model now."""
-        train = dataset_loss(self.model, self.X_train, self.y_train, self.setup["loss"], evaluate)
-        test = (dataset_loss(self.model, self.X_test, self.y_test, self.setup["loss"], evaluate)
-                if self.X_test else (math.nan, math.nan))
+        loss = self.setup["loss"]
+        with numpy_quiet():
+            train = dataset_loss(self.model, self.X_train, self.y_train, loss, evaluate)
+            test = (dataset_loss(self.model, self.X_test, self.y_test, loss, evaluate)
+                    if self.X_test else (math.nan, math.nan))
         row = [self.steps, *train, *test]
         if not self.tests or self.tests[-1][0] != self.steps:
             self.tests.append(row)
@@ -312,14 +319,16 @@ class Run:
         """The film's frame of the model as it is now, and its evaluation on train and test."""
         parameters = self.model.parameters()
         row = self.evaluate()
-        if self.steps:
-            snapshot = Snapshot(self.steps, [p.data for p in parameters], self.losses[-1],
-                                self.accuracies[-1], [p.grad for p in parameters])
-        else:  # no step yet: the loss over all training points, and no gradient
-            snapshot = Snapshot(0, [p.data for p in parameters], row[1], row[2])
-        frame = frame_numbers(self.model, self.everywhere, *self.sizes, snapshot)
+        # The loss and accuracy over all training points with the parameters now: the curve's
+        # next point (a full batch's step k has the loss of the parameters after k updates), and
+        # the gradient of the last step, the one that made these parameters.
+        gradients = [p.grad for p in parameters] if self.steps else None
+        snapshot = Snapshot(self.steps, [p.data for p in parameters], row[1], row[2], gradients)
+        with numpy_quiet():  # a diverged network's infinities are packed as they are
+            frame = frame_numbers(self.model, self.everywhere, *self.sizes, snapshot)
         frame["evaluation"] = [_finite(v) for v in row]
         frame["loss"], frame["accuracy"] = _finite(frame["loss"]), _finite(frame["accuracy"])
+        frame["scales"] = [_finite(v) for v in frame["scales"]]
         return frame
 
     # ----- the points
@@ -395,6 +404,13 @@ class Run:
     def _data_is_own(self) -> bool:
         """True when the data is not a generator's as it stands (uploaded, or points edited)."""
         return self.setup["data"] == "csv" or self.edited_at is not None
+
+
+def numpy_quiet() -> Any:
+    """numpy's warnings off (overflow, invalid values): a diverged run is said in the page."""
+    import numpy as np
+
+    return np.errstate(all="ignore")
 
 
 def _finite(value: float) -> Optional[float]:

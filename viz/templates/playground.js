@@ -99,6 +99,10 @@ function buildPanels(spec) {
   boundary = new BoundaryPanel(canvas, spec, i => { if (mode() === "follow") pick(i); });
   canvas.addEventListener("click", clickPlane);
   boundaryLegend($("boundary-legend"), spec);
+  const square = document.createElement("span"), mark = document.createElement("span");
+  mark.className = "square";
+  square.append(mark, "a test point (never trained on)");
+  $("boundary-legend").insertBefore(square, $("boundary-legend").lastChild);
   network = new NetworkPanel(fresh("network"), spec, $("tooltip"));
   for (const button of document.querySelectorAll(".zoom button")) button.replaceWith(button.cloneNode(true));
   if (spec.graph.tape) {
@@ -128,20 +132,21 @@ function show(raw) {
   boundary.show(frame);
   drawTestPoints(frame);
   network.show(frame);
-  drawCurves(frame);
-  const [step, trainLoss, trainAccuracy, testLoss, testAccuracy] = frame.evaluation;
-  const percent = a => a === null ? "–" : (100 * a).toFixed(1) + "%";
-  $("evaluation").textContent = `all training points: loss ${formatNumber(trainLoss)}, ` +
-    `accuracy ${percent(trainAccuracy)}\ntest points:         ` +
-    (state.spec.testPoints.length ? `loss ${formatNumber(testLoss)}, accuracy ${percent(testAccuracy)}`
-                                  : "none (test share 0)");
+  const [step, , , testLoss, testAccuracy] = frame.evaluation;
   $("counter").textContent = `step ${step}`;
   $("counter").dataset.step = step;
-  if (frame.loss === null) {
+  if (frame.loss === null || state.losses.includes(null)) {
     pause();
     say("the loss is no longer a finite number: training diverged. Lower the learning rate " +
         "and reset.");
+    state.shown = Promise.resolve();
+    return;
   }
+  drawCurves(frame);
+  const percent = a => a === null ? "–" : (100 * a).toFixed(1) + "%";
+  $("evaluation").textContent = state.spec.testPoints.length
+    ? `test:    loss ${formatNumber(testLoss)}, accuracy ${percent(testAccuracy)} over the ` +
+      `${state.spec.testPoints.length} test points` : "no test points (test share 0)";
   state.shown = graph ? graph.show(frame, state.example) : Promise.resolve();
 }
 function drawTestPoints(frame) {
@@ -183,6 +188,8 @@ function drawCurves(frame) {
   line(tests.map(row => [curves.x(row[0]), curves.yLoss(row[3])]), "test-loss");
   line(tests.map(row => [curves.x(row[0]), curves.yAccuracy(row[4])]), "test-accuracy");
   curves.show(frame);
+  $("cursor-text").textContent = `step ${frame.step}: loss ${formatNumber(frame.loss)}, ` +
+    `accuracy ${(100 * frame.accuracy).toFixed(1)}% over all the training points`;
 }
 
 // ------------------------------------------------------------------ the controls
@@ -256,8 +263,8 @@ async function play() {
   const recent = [[performance.now(), 0]];  // [time, steps] after each frame
   while (state.playing) {
     let answer = null;
-    // A frame every ~30 ms of training: the page stays free to answer its controls meanwhile.
-    await exclusive(async () => { if (state.playing) answer = await train(1000, 0.03); });
+    // A frame every ~20 ms of training: the page stays free to answer its controls meanwhile.
+    await exclusive(async () => { if (state.playing) answer = await train(1000, 0.02); });
     if (!answer) { pause(); break; }
     const now = performance.now();
     recent.push([now, recent.at(-1)[1] + answer.losses.length]);
