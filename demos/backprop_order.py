@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from tinygrad_edu import Value, topological_order, viz
-from tinygrad_edu.cli.arguments import OneLineParser
+from tinygrad_edu.demos.arguments import DemoParser
 
 
 def build() -> tuple[Value, Value, Value]:
@@ -64,7 +64,7 @@ def ordered_backward(root: Value, log: list[str]) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Run both orders, print them side by side, check, write the page; return the numbers."""
-    parser = OneLineParser(description=__doc__.splitlines()[0])
+    parser = DemoParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("out"), metavar="DIR",
                         help="folder for the step-by-step page")
     args = parser.parse_args(argv)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from tinygrad_edu import Value, topological_order, viz
-from tinygrad_edu.cli.arguments import OneLineParser
+from tinygrad_edu.demos.arguments import DemoParser
 
 
 def build() -> Value:
@@ -86,7 +86,7 @@ def formula(node: Value) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Print the forward and backward passes, write the pictures; return the lines and paths."""
-    parser = OneLineParser(description=__doc__.splitlines()[0])
+    parser = DemoParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("out"), metavar="DIR",
                         help="folder for the pictures")
     args = parser.parse_args(argv)

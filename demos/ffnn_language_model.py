@@ -38,7 +38,7 @@ from typing import Callable, Iterator, Optional, Sequence
 from tqdm import tqdm
 
 from tinygrad_edu import Value, dot, engine, nn, trace
-from tinygrad_edu.cli.arguments import OneLineParser
+from tinygrad_edu.demos.arguments import DemoParser
 from tinygrad_edu.losses import cross_entropy, mean_loss
 from tinygrad_edu.optim import Adam
 from tinygrad_edu.train import compile_backend, traceable_loss
@@ -466,7 +466,7 @@ EMBEDDING_DIM, HIDDEN_UNITS, LEARNING_RATE, BATCH_SIZE = 8, 24, 0.01, 32
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     """The demo's options; a bad one exits with code 2 and a one-line message."""
-    parser = OneLineParser(description=__doc__.splitlines()[0])
+    parser = DemoParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="a smaller corpus and fewer epochs (for tests)")
     parser.add_argument("--epochs", type=int, help="passes over the training windows")

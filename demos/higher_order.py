@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from tinygrad_edu import Value, grad, topological_order, viz
-from tinygrad_edu.cli.arguments import OneLineParser
 from tinygrad_edu.data import make_blobs
+from tinygrad_edu.demos.arguments import DemoParser
 from tinygrad_edu.engine import mean
 from tinygrad_edu.losses import binary_cross_entropy_with_logits
 
@@ -100,7 +100,7 @@ def solve(A: list[list[float]], b: list[float]) -> list[float]:
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Run the three parts, print their checks; return the numbers."""
-    parser = OneLineParser(description=__doc__.splitlines()[0])
+    parser = DemoParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=6, help="optimizer steps (default 6)")
     parser.add_argument("--lr", type=float, default=1.0,
                         help="gradient descent's learning rate (default 1.0)")

@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from tinygrad_edu.cli.arguments import OneLineParser
 from tinygrad_edu.data import make_blobs
+from tinygrad_edu.demos.arguments import DemoParser
 from tinygrad_edu.losses import binary_cross_entropy, mean_loss
 from tinygrad_edu.nn import Neuron
 from tinygrad_edu.optim import SGD
@@ -67,7 +67,7 @@ def accuracy(unit: Neuron, X: Sequence[Sequence[float]], y: Sequence[int]) -> fl
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Check the gradients, train, plot; return the numbers."""
-    parser = OneLineParser(description=__doc__.splitlines()[0])
+    parser = DemoParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100, help="gradient steps (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and the weights")
     parser.add_argument("--out", type=Path, default=Path("out"), metavar="DIR",

@@ -20,8 +20,8 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from tinygrad_edu.cli.arguments import OneLineParser
 from tinygrad_edu.data import make_moons
+from tinygrad_edu.demos.arguments import DemoParser
 from tinygrad_edu.losses import binary_cross_entropy, mean_loss
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD
@@ -37,7 +37,7 @@ def relative(a: float, b: float) -> float:
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """The network on both sides, the table, training side by side, the export; the numbers."""
-    parser = OneLineParser(description=__doc__.splitlines()[0])
+    parser = DemoParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hidden", type=int, default=4, help="hidden ReLU units (default 4)")
     parser.add_argument("--steps", type=int, default=20,
                         help="SGD steps on each side (default 20)")

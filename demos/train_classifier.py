@@ -18,8 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Sequence
 
-from tinygrad_edu.cli.arguments import OneLineParser
 from tinygrad_edu.data import make_moons, make_spiral
+from tinygrad_edu.demos.arguments import DemoParser
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import Adam
 from tinygrad_edu.train import (
@@ -49,7 +49,7 @@ def one_example(model: MLP, x: list[float], y: int) -> tuple[float, float]:
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Run the demo: print the checks, train, write the plots; return the numbers and paths."""
-    parser = OneLineParser(description=__doc__.splitlines()[0])
+    parser = DemoParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="out/train_classifier", help="folder for the plots")
     parser.add_argument("--steps", type=int, default=150, help="training steps (default: 150)")
     parser.add_argument("--compile", action="store_true",

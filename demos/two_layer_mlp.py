@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from tinygrad_edu import Value, viz
-from tinygrad_edu.cli.arguments import OneLineParser
 from tinygrad_edu.data import make_moons
+from tinygrad_edu.demos.arguments import DemoParser
 from tinygrad_edu.losses import binary_cross_entropy, binary_cross_entropy_with_logits
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD
@@ -83,7 +83,7 @@ def accuracy(model: MLP, X: Sequence[Sequence[float]], y: Sequence[int]) -> floa
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """One example in full, the check, training, the pictures; return the numbers."""
-    parser = OneLineParser(description=__doc__.splitlines()[0])
+    parser = DemoParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=None,
                         help="passes over the data (default 100, 20 with --quick)")
     parser.add_argument("--hidden", type=int, default=16, help="hidden ReLU units (default 16)")

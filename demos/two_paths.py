@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from tinygrad_edu import Value, viz
-from tinygrad_edu.cli.arguments import OneLineParser
+from tinygrad_edu.demos.arguments import DemoParser
 
 STEP = 1e-6  # h of the central difference (O(w + h) - O(w - h)) / 2h
 TOLERANCE = 1e-6  # its error is about h² (truncation) plus 1e-16 / h (rounding)
@@ -62,7 +62,7 @@ def num(x: float) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Print each path's contribution, their sum and the two checks; return the numbers."""
-    parser = OneLineParser(description=__doc__.splitlines()[0])
+    parser = DemoParser(description=__doc__.splitlines()[0])
     parser.add_argument("--w", type=float, default=0.75, help="the weight (default 0.75)")
     parser.add_argument("--x", type=float, default=2.0, help="the input (default 2)")
     parser.add_argument("--y", type=float, default=3.0, help="the target (default 3)")

@@ -176,6 +176,20 @@ def test_gradcheck_never_tracebacks(program, source, data, tolerances):
         run(argv, folder, stdin)
 
 
+@pytest.mark.slow
+@FUZZ
+@given(program=PROGRAMS, source=PROGRAM_SOURCES, data=st.data())
+def test_trace_never_tracebacks(program, source, data):
+    settings_ = data.draw(settings_for(program))
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        where, stdin = program_arguments(source, program, folder)
+        argv = ["trace", *where]
+        if settings_:
+            argv += ["--set", *settings_]
+        run(argv, folder, stdin)
+
+
 CSV_LINES = st.sampled_from([
     "x1,x2,label", "0.5,1.0,1", "0.1,0.2,0", "-1,1,1", "1,-1,0", "0.3,0.3,2", "1e300,1,0",
     "nan,1,0", "1,2", "1,2,3,4", "a,b,c", "", "# note", "\ufeff0.5,1,1", "1,1,-1", "1,1,0.5",
@@ -193,6 +207,7 @@ TRAIN_OPTIONS = st.sampled_from([
     ["--lr", "inf"], ["--lr", "nan"], ["--lr", "1e10"], ["--steps", "-1"], ["--steps", "abc"],
     ["--batch-size", "-3"], ["--batch-size", "7"], ["--batch-size", "999999999999"],
     ["--seed", "-1"], ["--seed", "99999999999999999999999"],
+    ["--compile", "python"], ["--compile", "numpy"], ["--compile", "nope"],
 ])
 
 
@@ -218,6 +233,18 @@ def test_train_never_tracebacks_and_writes_nothing_on_failure(options, csv, out,
         code = run(argv + [word for option in options for word in option], folder)
         if code != 0:
             assert not (folder / "new").exists(), "a failed run left the folders it made"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("options", [["--loss", "bce"],
+                                     ["--loss", "ce", "--dataset", "blobs", "--classes", "3"]])
+def test_train_compiles_4000_points_with_the_python_backend(options, tmp_path, capsys):
+    # A mean of 4,000 per-example losses: one sum of 4,000 operands in the generated code.
+    # (Not through run(): its time limit is for the fuzzed runs, and this one is big on purpose.)
+    argv = ["train", "--hidden", "4", "--samples", "4000", "--steps", "1", "--compile",
+            "python", "--out", str(tmp_path / "out"), *options]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert "Traceback" not in capsys.readouterr().err
 
 
 @given(name=st.text(max_size=30))

@@ -156,3 +156,36 @@ def test_second_derivatives_agree_with_pytorchs_double_backward(monkeypatch):
                                      rel=1e-10, abs=1e-12)
 
     check()
+
+
+def test_a_single_input_gives_a_tuple_of_one_as_pytorch_does():
+    x = Value(3.0)
+    (dx,) = grad(x * x, x)
+    assert dx.data == 6.0
+
+
+def test_differentiating_a_gradient_made_without_create_graph_is_refused():
+    x = Value(1.5, label="x")
+    (first,) = grad(x * x * x, [x])  # a number: it forgot how it was computed
+    with pytest.raises(ValueError, match="create_graph=True"):
+        grad(first, [x])
+    with pytest.raises(ValueError, match="create_graph=True"):
+        grad(first * 3, [x])
+    (first,) = grad(x * x * x, [x], create_graph=True)
+    assert grad(first, [x])[0].data == pytest.approx(6 * 1.5)
+    (constant,) = grad(x + 2, [x], create_graph=True)  # a constant derivative is fine
+    assert grad(constant, [x])[0].data == 0.0
+    (number,) = grad(x * x, [x])
+    assert grad(number * x, [x])[0].data == 3.0  # it still multiplies what reaches x
+
+
+def test_huge_ints_get_short_messages_in_from_op_and_feed():
+    from tinygrad_edu import trace
+
+    x = Value(1.0)
+    with pytest.raises(ValueError, match=r"data must be a finite number, got an int of about 401"):
+        Value.from_op(10**400, [x], [1.0], op="big")
+    with pytest.raises(ValueError, match=r"local_grads\[0\] must be a finite number, got an int"):
+        Value.from_op(1.0, [x], [10**400], op="big")
+    with pytest.raises(ValueError, match="an int of about 401 digits, too large for a float"):
+        trace(lambda: x * 2).feed(x, 10**400)

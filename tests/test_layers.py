@@ -72,6 +72,23 @@ def test_no_library_module_imports_the_command_line():
     assert {name: found for name, found in offenders.items() if found} == {}
 
 
+def test_no_demo_imports_the_command_line():
+    # The demos sit beside the command line: they share tinygrad_edu.demos.arguments.
+    offenders = {name: sorted(target for target in targets if target.startswith(COMMAND_LINE))
+                 for name, targets in import_graph().items()
+                 if name.startswith("tinygrad_edu.demos")}
+    assert {name: found for name, found in offenders.items() if found} == {}
+
+
+def test_the_drawing_core_imports_only_the_engine_and_the_shared_checks():
+    graph = import_graph()
+    for name in ("tinygrad_edu.viz.dot", "tinygrad_edu.viz.labels", "tinygrad_edu.viz.clusters",
+                 "tinygrad_edu.viz.walkthrough"):
+        outside = {target for target in graph[name]
+                   if not target.startswith("tinygrad_edu.viz")}
+        assert outside <= {"tinygrad_edu.engine", "tinygrad_edu.checks"}, (name, outside)
+
+
 def test_the_engine_imports_nothing_above_it():
     assert import_graph()["tinygrad_edu.engine"] <= {"tinygrad_edu.checks"}
 

@@ -456,6 +456,14 @@ def _custom_primitive(name: str, arity: int) -> Primitive:
     return _CUSTOM[key]
 
 
+def _finite_float(number: Any, name: str) -> float:
+    """A real number as a finite float; ValueError naming it (short, even for a huge int)."""
+    value = _as_constant(number)
+    if value is None or not -_INF < value < _INF:
+        raise ValueError(f"{name} must be a finite number, got {number_words(number)}")
+    return value
+
+
 def _as_constant(other: object) -> Optional[float]:
     """The float value of a plain real number operand, or None for anything else."""
     if type(other) is float:
@@ -524,6 +532,8 @@ class Value:
     def constant(self) -> Optional[float]:
         """The plain number folded into this node (`2` in `x * 2`, `2 - x`), else None."""
         constant = self._constant
+        if self._primitive is None:  # a leaf keeps no number; grad() may mark one (see grad)
+            return None
         return constant if type(constant) is not _Left else float(constant)
 
     @property
@@ -602,15 +612,15 @@ class Value:
             require_type(operand, f"Value.from_op({op!r}) inputs[{i}]", Value, "a Value")
             require_type(local, f"Value.from_op({op!r}) local_grads[{i}]", numbers.Real,
                          "a real number")
-            require(-_INF < local < _INF, f"Value.from_op({op!r}) local_grads[{i}]", local,
-                    "a finite number")
+        local_grads = [_finite_float(local, f"Value.from_op({op!r}) local_grads[{i}]")
+                       for i, local in enumerate(local_grads)]
         require_type(data, f"Value.from_op({op!r}) data", numbers.Real, "a real number")
-        require(-_INF < data < _INF, f"Value.from_op({op!r}) data", data, "a finite number")
+        data = _finite_float(data, f"Value.from_op({op!r}) data")
         primitive = _custom_primitive(op, len(inputs))
         if len(inputs) <= 2:
-            return _node(float(data), primitive, inputs[0], float(local_grads[0]),
-                         *((inputs[1], float(local_grads[1])) if len(inputs) == 2 else ()))
-        edges = tuple(item for pair in zip(inputs, map(float, local_grads)) for item in pair)
+            return _node(data, primitive, inputs[0], local_grads[0],
+                         *((inputs[1], local_grads[1]) if len(inputs) == 2 else ()))
+        edges = tuple(item for pair in zip(inputs, local_grads) for item in pair)
         return _nary_node(float(data), primitive, edges)
 
     # ------------------------------------------------------------ operators
@@ -1129,7 +1139,12 @@ def _checked_constant(number: object, operation: str) -> float:
 
 
 # ------------------------------------------------------ derivatives as Values
-def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False
+# Marks the leaves grad(create_graph=False) returns (in a leaf's unused constant slot): numbers
+# without a graph, so a gradient of them would be 0 however the output depends on the inputs.
+_NUMBERS_ONLY: Any = object()
+
+
+def grad(output: Value, inputs: Union[Value, Sequence[Value]], create_graph: bool = False
          ) -> tuple[Value, ...]:
     """d(output)/d(input) for each input, as Values; no `.grad` attribute is touched.
 
@@ -1138,13 +1153,15 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False
     over the same leaves, built from the derivative rules of the table of
     primitives, so it can be differentiated again: `grad(grad(y, [x],
     create_graph=True)[0], [x])` is d²y/dx². An input that the output does not
-    depend on gets 0. (torch.autograd.grad, for Values.)
+    depend on gets 0. `inputs` may be one Value: the result is then a tuple of one, as
+    torch.autograd.grad gives. (torch.autograd.grad, for Values.)
     """
     require_type(output, "grad() output", Value, "a Value")
-    inputs = list(inputs)
+    inputs = [inputs] if type(inputs) is Value else list(inputs)
     for i, x in enumerate(inputs):
         require_type(x, f"grad() inputs[{i}]", Value, "a Value")
     order = topological_order(output)
+    _refuse_numbers_only(output, order, inputs)
     grads: dict[Value, Union[float, Value]] = {output: 1.0}
     for node in reversed(order):
         upstream = grads.get(node)
@@ -1176,8 +1193,25 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False
                 raise OverflowError(f"grad: the gradient of {describe_node(x)} is {g}, "
                                     f"not a finite number")
             g = Value(g)
+            if not create_graph:  # a number; with create_graph a constant derivative is one
+                g._constant = _NUMBERS_ONLY
         results.append(g)
     return tuple(results)
+
+
+def _refuse_numbers_only(output: Value, order: list[Value], inputs: list[Value]) -> None:
+    """ValueError where the output is made of gradients computed without create_graph=True
+    and reaches none of the inputs: its derivative would be a silent 0 (PyTorch raises)."""
+    if not any(node._primitive is None and node._constant is _NUMBERS_ONLY for node in order):
+        return
+    reached = set(order)
+    if any(x in reached for x in inputs):
+        return
+    raise ValueError(f"grad(): {describe_node(output)} is, or is made from, a gradient "
+                     f"computed with create_graph=False: a number that has forgotten how it "
+                     f"was computed, so its derivative would be 0 whatever the inputs; compute "
+                     f"that first "
+                     f"gradient with grad(..., create_graph=True) to differentiate it again")
 
 
 def _times(upstream: Union[float, Value], local: Union[float, Value]) -> Union[float, Value]:

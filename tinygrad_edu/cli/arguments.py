@@ -11,23 +11,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Optional, TextIO
+from typing import TextIO
 
 from tinygrad_edu.engine import Value
 from tinygrad_edu.expr import MAX_SOURCE_LENGTH, ExpressionError, parse_program, parse_settings
 
-# The name a demo's parser shows in its usage line while `tinygrad-edu demo NAME` runs it
-# (`tinygrad-edu demo two_paths`); None when the demo runs as a script of its own.
-demo_program_name: Optional[str] = None
-
 
 class OneLineParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line (`tinygrad-edu train: error: ...`), exit 2."""
-
-    def __init__(self, *args: Any, **options: Any) -> None:
-        if demo_program_name is not None and not args and "prog" not in options:
-            options["prog"] = demo_program_name
-        super().__init__(*args, **options)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message}\n")

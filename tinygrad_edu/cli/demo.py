@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 import tinygrad_edu.demos
-from tinygrad_edu.cli import arguments
 from tinygrad_edu.cli.arguments import UsageError
+from tinygrad_edu.demos import arguments as demo_arguments
 
 DEMOS_DIR = Path(tinygrad_edu.demos.__file__).resolve().parent
 
@@ -81,7 +81,7 @@ def run_demo(name: str, demo_args: list[str]) -> int:
     """Run the demo NAME as a script with the given arguments; return its exit code."""
     saved_argv = sys.argv
     sys.argv = [str(DEMOS_DIR / f"{name}.py"), *demo_args]
-    arguments.demo_program_name = f"tinygrad-edu demo {name}"  # its --help and errors say so
+    demo_arguments.program_name = f"tinygrad-edu demo {name}"  # its --help and errors say so
     try:
         runpy.run_module(f"tinygrad_edu.demos.{name}", run_name="__main__", alter_sys=True)
     except SystemExit as stop:
@@ -93,7 +93,7 @@ def run_demo(name: str, demo_args: list[str]) -> int:
         return 1
     finally:
         sys.argv = saved_argv
-        arguments.demo_program_name = None
+        demo_arguments.program_name = None
     return 0
 
 

@@ -271,7 +271,11 @@ def _match(leaves: Any, data: Any, where: str, pairs: list) -> None:
         if isinstance(data, bool) or not isinstance(data, numbers.Real):
             raise ValueError(f"feed: data{where} should be a number for a leaf, "
                              f"got {type(data).__name__}: {data!r:.60}")
-        number = float(data)
+        try:
+            number = float(data)
+        except OverflowError:
+            raise ValueError(f"feed: data{where} is {engine.number_words(data)}, too large "
+                             f"for a float; leaves need finite numbers") from None
         if not _finite(number):
             raise ValueError(f"feed: data{where} is {number!r}; leaves need finite numbers")
         pairs.append((leaves, number))
