@@ -8,12 +8,14 @@ from __future__ import annotations
 import html
 import http.client
 import json
+import os
 import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -278,3 +280,22 @@ def test_the_engine_refusing_a_number_stops_training_with_a_message():
     with pytest.raises(SetupError, match=r"^training stopped at step 0: dot\(inf, .*an operand "
                                          r"is inf, not a finite number; lower the learning rate"):
         run.train(1)
+
+
+def test_open_hands_the_address_to_the_browser(tmp_path):
+    opened = tmp_path / "opened.txt"
+    browser = f"{sys.executable} -c \"import sys; open(sys.argv[1], 'w').write(sys.argv[2])\" " \
+              f"{opened} %s"
+    command = subprocess.Popen([sys.executable, "-m", "tinygrad_edu", "playground", "--open"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "BROWSER": browser})
+    try:
+        line = command.stdout.readline()
+        for _ in range(100):  # the browser command runs in the background: up to 10 s
+            if opened.exists() and opened.read_text():
+                break
+            time.sleep(0.1)
+        assert opened.read_text() in line and "token=" in opened.read_text()
+    finally:
+        command.send_signal(signal.SIGINT)
+        command.communicate(timeout=30)

@@ -23,7 +23,7 @@ import os
 import random
 import tempfile
 import time
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from tinygrad_edu.data import load_csv, make_blobs, make_circles, make_moons, make_spiral, make_xor
 from tinygrad_edu.nn import ACTIVATIONS, MLP
@@ -122,7 +122,7 @@ def _choice(setup: dict, name: str, choices: Sequence[str]) -> None:
 def _whole(setup: dict, name: str, low: int, high: int) -> None:
     value = setup[name]
     if (not isinstance(value, numbers.Integral) or isinstance(value, bool)
-            or not low <= value <= high):
+            or not low <= int(value) <= high):
         raise SetupError(f"{name} must be a whole number from {low} to {high}, got "
                          f"{_shown(value)}")
 
@@ -130,14 +130,15 @@ def _whole(setup: dict, name: str, low: int, high: int) -> None:
 def _real(setup: dict, name: str, low: float, high: float) -> None:
     value = setup[name]
     if (not isinstance(value, numbers.Real) or isinstance(value, bool)
-            or not (math.isfinite(value) and low <= value <= high)):
+            or not (math.isfinite(float(value)) and low <= float(value) <= high)):
         raise SetupError(f"{name} must be a number from {low:g} to {high:g}, got "
                          f"{_shown(value)}")
 
 
 # ------------------------------------------------------------------ data
-GENERATORS = {"moons": make_moons, "circles": make_circles, "xor": make_xor,
-              "spiral": make_spiral, "blobs": make_blobs}
+GENERATORS: dict[str, Callable[..., tuple[list, list]]] = {
+    "moons": make_moons, "circles": make_circles, "xor": make_xor, "spiral": make_spiral,
+    "blobs": make_blobs}
 
 
 def make_data(setup: dict, uploaded: Optional[tuple[list, list]] = None) -> tuple[list, list]:

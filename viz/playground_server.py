@@ -284,7 +284,8 @@ def _reset(server: PlaygroundServer, body: dict) -> dict:
         old = session.run
         same_data = (old is not None and all(old.setup[k] == setup[k] for k in DATA_FIELDS)
                      and (setup["data"] != "csv" or old.uploaded is session.uploaded))
-        run = Run(setup, session.uploaded, old.data if same_data else None)
+        run = Run(setup, session.uploaded,
+                  old.data if old is not None and same_data else None)
         session.run = run
         return {"spec": run.spec(), "frame": run.frame()}
 
