@@ -7,6 +7,7 @@ server listens on 127.0.0.1; the page may reach nothing else.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -16,8 +17,9 @@ from chromium import browser  # noqa: F401 - the fixture
 from tinygrad_edu.viz.playground_server import PlaygroundServer
 
 pytestmark = pytest.mark.browser
-# Where the README's picture of the playground is written by the last test.
-SCREENSHOT = "docs/images/playground.png"
+# The last test's picture goes to the test's folder; PLAYGROUND_SCREENSHOT=docs/images/
+# playground.png makes the README's (as it was made).
+SCREENSHOT = os.environ.get("PLAYGROUND_SCREENSHOT")
 
 
 @pytest.fixture(scope="module")
@@ -192,11 +194,14 @@ def test_bad_input_is_a_message_in_the_page_as_text(open_page):
     assert page.text_content("#message") == "lr must be a number from 1e-06 to 10, got 'fast'"
 
 
-def test_a_screenshot_for_the_readme(open_page):
+def test_a_screenshot_for_the_readme(open_page, tmp_path):
     page = open_page("data=spiral&points=300&noise=0.05&hidden=16,16&activation=relu&lr=0.02")
     page.click("#play")
     page.wait_for_function("window.playground.state.losses.length > 600", timeout=120_000)
     page.click("#play")
     page.wait_for_function("window.playground.state.busy === null")
     page.evaluate("window.playground.state.shown")
-    page.screenshot(path=SCREENSHOT, clip={"x": 0, "y": 0, "width": 1500, "height": 900})
+    path = SCREENSHOT or tmp_path / "playground.png"
+    page.screenshot(path=path, clip={"x": 0, "y": 0, "width": 1500, "height": 900})
+    assert page.locator("#network canvas.unit").count() == 2 + 16 + 16 + 1
+    assert page.text_content("#message") == ""
