@@ -63,6 +63,13 @@ def main() -> int:
 
         results["big_train"] = bench_big_train.run_big_train_benchmark()
         print("\n".join(bench_big_train.report(results["big_train"])))
+    try:
+        import bench_playground
+    except ImportError:
+        bench_playground = None
+    if bench_playground is not None:
+        results["playground"] = bench_playground.run_playground_benchmark(args.repeats)
+        print("\n".join(bench_playground.report(results["playground"])))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0

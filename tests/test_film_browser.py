@@ -229,3 +229,19 @@ def test_the_page_replays_every_primitive_as_the_engine_does(open_film):
         return [Array.from(run.values), Array.from(run.grads)]; }""", [tape, [0.7, -1.3, 2.5]])
     assert values == pytest.approx([node.data for node in order], rel=1e-14, abs=1e-15)
     assert grads == pytest.approx([node.grad for node in order], rel=1e-14, abs=1e-15)
+
+
+def test_two_classes_with_cross_entropy_draw_the_boundary(browser, tmp_path):  # noqa: F811
+    # Two logits (ce on two classes) give a frame of one byte a pixel, as one logit does: the page
+    # once read it as (class, probability) pairs and stopped at the first undefined pair.
+    X, y = make_moons(n_samples=30, noise=0.1, seed=2)
+    model = MLP(2, [4, 2], seed=2)
+    history = fit(model, X, y, Adam(model.parameters(), lr=0.05), loss="ce", steps=10,
+                  record=5, progress=False)
+    path = tmp_path / "ce.html"
+    viz.film(model, X, y, history).save(path)
+    with page_opener(browser, 1400, 1000) as open_:
+        page = open_(path)
+        page.evaluate("window.film.shown")
+        page.evaluate("window.film.go(2)")
+        assert page.evaluate("+document.getElementById('boundary').dataset.misclassified") >= 0

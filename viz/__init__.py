@@ -71,7 +71,12 @@ def format_for(path: Union[str, Path]) -> str:
 
 
 def __getattr__(name: str) -> Any:
-    """plot_decision_boundary and plot_loss_curve, imported from plots.py on first use."""
+    """plot_decision_boundary and plot_loss_curve, imported from plots.py on first use, and
+    playground from playground_server.py."""
+    if name == "playground":
+        from tinygrad_edu.viz.playground_server import playground
+
+        return playground
     if name in ("plot_decision_boundary", "plot_loss_curve"):
         from tinygrad_edu.viz import plots
 
@@ -81,4 +86,4 @@ def __getattr__(name: str) -> Any:
 
 __all__ = ["Film", "film", "draw_dot", "render", "picture", "format_for", "walkthrough",
            "walkthrough_html", "RendererNotFound", "RendererFailed", "render_source",
-           "plot_decision_boundary", "plot_loss_curve"]
+           "plot_decision_boundary", "plot_loss_curve", "playground"]

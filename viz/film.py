@@ -9,7 +9,7 @@ Python computes every frame's numbers from the snapshots that fit(record=...)
 kept, through `snapshots.evaluate_grid` (one numpy pass per layer for all
 points of a frame), and packs them small: heatmaps as bytes (0-255) in
 base64, parameters and gradients as 32-bit floats. The page's script draws
-them. Its panels (templates/film.js) are components fed with plain data, so
+them. Its panels (templates/film_panels.js) are components fed with plain data, so
 a live page can feed them too:
   1. the boundary: the predicted probability over the input plane, the
      training points on it, the misclassified ones ringed in red;
@@ -55,7 +55,7 @@ MAX_BYTES = 3_000_000
 MAX_UNITS = 32
 # At most this many training points are drawn (a fixed sample of bigger data sets).
 MAX_POINTS = 1000
-# The engine's primitives the page replays (PRIMITIVES in templates/film.js).
+# The engine's primitives the page replays (PRIMITIVES in templates/film_panels.js).
 KNOWN_OPERATIONS = {"+", "-", "*", "/", "**", "neg", "exp", "log", "tanh", "sigmoid", "relu",
                     "sum", "mean", "dot"}
 # The example's graph is laid out with every number this wide (see _ExampleGraph.data).
@@ -153,33 +153,8 @@ class _FilmParts:
     # ----- one frame
     def frame(self, snapshot: Snapshot) -> dict:
         """The numbers of one frame, packed: heatmaps as bytes, parameters as float32."""
-        np = self.np
-        r2, n2 = len(self.grid), len(self.neuron_grid)
-        values = evaluate_grid(self.model, self.everywhere, snapshot.parameters)
-        probabilities = values.probabilities
-        boundary = probabilities[:r2]
-        if probabilities.shape[1] == 2:
-            packed = _bytes(np, boundary[:, 1] * 255.0)
-        else:  # the winning class and its probability, side by side
-            packed = np.stack([boundary.argmax(axis=1), boundary.max(axis=1) * 255.0], axis=1)
-            packed = _bytes(np, packed.reshape(-1))
-        heat, scales = [], []
-        for layer in values.activations:  # each unit's heatmap, scaled by its largest |a|
-            a = layer[r2:r2 + n2].T  # (units, points)
-            scale = np.abs(a).max(axis=1)
-            scale[scale == 0.0] = 1.0
-            scales += scale.tolist()
-            heat.append(_bytes(np, 127.5 + 127.5 * a / scale[:, None]))
-        predicted = probabilities[r2 + n2:].argmax(axis=1)
-        return {
-            "step": snapshot.step, "loss": snapshot.loss, "accuracy": snapshot.accuracy,
-            "boundary": _b64(packed), "neurons": _b64(b"".join(heat)),
-            "scales": [float(f"{s:.4g}") for s in scales],
-            "predicted": _b64(_bytes(np, predicted)),
-            "parameters": _b64(np.asarray(snapshot.parameters, dtype="<f4").tobytes()),
-            "gradients": None if snapshot.gradients is None else
-            _b64(np.asarray(snapshot.gradients, dtype="<f4").tobytes()),
-        }
+        return frame_numbers(self.model, self.everywhere, len(self.grid), len(self.neuron_grid),
+                             snapshot)
 
     # ----- the page
     def page(self, timeout: float) -> str:
@@ -216,7 +191,9 @@ class _FilmParts:
             "extent": self.extent, "resolution": self.resolution,
             "neuronResolution": NEURON_RESOLUTION, "layers": layers,
             "activations": [layer.neurons[0].activation for layer in self.model.layers],
-            "softmax": self.model.nouts[-1] > 1, "loss": self.recording.loss,
+            # frame_numbers packs (class, probability) pairs for 3 classes and more; for two
+            # (one logit, or ce's two) one byte: the probability of class 1.
+            "softmax": self.model.nouts[-1] > 2, "loss": self.recording.loss,
             "parameterNames": [name for name, _ in self.model.named_parameters()],
             "points": self.points,  # exact: the graph panel computes with them
             "labels": self.labels, "example": self.example,
@@ -230,7 +207,8 @@ class _FilmParts:
         return fill_template(_template("film.html"), {
             "TITLE": html.escape(self.title),
             "STYLE": _template("film.css"),
-            "SCRIPT": fill_template(_template("film.js"), {"DATA": _script_json(data)}),
+            "SCRIPT": _template("film_panels.js") + "\n" +
+            fill_template(_template("film.js"), {"DATA": _script_json(data)}),
         })
 
     def still_picture(self) -> bytes:
@@ -275,6 +253,39 @@ class _FilmParts:
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=100)
         return buffer.getvalue()
+
+
+def frame_numbers(model: MLP, everywhere: Any, r2: int, n2: int, snapshot: Snapshot) -> dict:
+    """One frame's numbers, packed as the panels read them (heatmaps as bytes, parameters as
+    float32): `everywhere` is the boundary grid's r2 points, the neuron grid's n2 points, then
+    the drawn data points; the film and the playground both send frames made here."""
+    import numpy as np
+
+    values = evaluate_grid(model, everywhere, snapshot.parameters)
+    probabilities = values.probabilities
+    boundary = probabilities[:r2]
+    if probabilities.shape[1] == 2:
+        packed = _bytes(np, boundary[:, 1] * 255.0)
+    else:  # the winning class and its probability, side by side
+        packed = np.stack([boundary.argmax(axis=1), boundary.max(axis=1) * 255.0], axis=1)
+        packed = _bytes(np, packed.reshape(-1))
+    heat, scales = [], []
+    for layer in values.activations:  # each unit's heatmap, scaled by its largest |a|
+        a = layer[r2:r2 + n2].T  # (units, points)
+        scale = np.abs(a).max(axis=1)
+        scale[scale == 0.0] = 1.0
+        scales += scale.tolist()
+        heat.append(_bytes(np, 127.5 + 127.5 * a / scale[:, None]))
+    predicted = probabilities[r2 + n2:].argmax(axis=1)
+    return {
+        "step": snapshot.step, "loss": snapshot.loss, "accuracy": snapshot.accuracy,
+        "boundary": _b64(packed), "neurons": _b64(b"".join(heat)),
+        "scales": [float(f"{s:.4g}") for s in scales],
+        "predicted": _b64(_bytes(np, predicted)),
+        "parameters": _b64(np.asarray(snapshot.parameters, dtype="<f4").tobytes()),
+        "gradients": None if snapshot.gradients is None else
+        _b64(np.asarray(snapshot.gradients, dtype="<f4").tobytes()),
+    }
 
 
 def check_filmable(model: Any) -> None:

@@ -1,6 +1,7 @@
 """The `tinygrad-edu` command: the top layer, a thin one over the library's public functions.
 
-One module per subcommand (`demo`, `render`, `gradcheck`, `train`, `trace`, `diagnose`), each with
+One module per subcommand (`demo`, `render`, `gradcheck`, `train`, `trace`, `diagnose`,
+`playground`), each with
 an `add_arguments(parser)` that declares its options and a `run(args) -> int`
 that calls public functions and returns the exit code; `arguments` holds what
 they share. Nothing in the library imports this package.
@@ -18,7 +19,7 @@ import sys
 from typing import Optional, Sequence
 
 from tinygrad_edu import __version__
-from tinygrad_edu.cli import demo, diagnose, gradcheck, render, trace, train
+from tinygrad_edu.cli import demo, diagnose, gradcheck, playground, render, trace, train
 from tinygrad_edu.cli.arguments import OneLineParser, UsageError
 
 SUBCOMMANDS = (
@@ -28,6 +29,7 @@ SUBCOMMANDS = (
     ("train", train, "train an MLP on a 2-feature dataset and plot it"),
     ("trace", trace, "print a program's forward and backward pass as straight-line Python"),
     ("diagnose", diagnose, "check your own micrograd-like Value class against this engine"),
+    ("playground", playground, "train a classifier live in the browser, on this engine"),
 )
 
 
