@@ -269,6 +269,7 @@ def test_a_diverged_model_is_drawn_and_sent_as_json_with_nulls():
     frame = run.frame()
     text = json.dumps(frame, allow_nan=False)  # what the server sends: no NaN, no Infinity
     assert "NaN" not in text and "Infinity" not in text
+    run.stepper.compiled.program.training.load()  # the program holds the parameters now
     with pytest.raises(SetupError, match=r"^training stopped at step 1: program\(\): leaf "
                                          r"'layers.0.neurons.0.w.0' has data inf"):
         run.train(1)  # the traced step refuses it: the page shows this and stops
@@ -277,6 +278,7 @@ def test_a_diverged_model_is_drawn_and_sent_as_json_with_nulls():
 def test_the_engine_refusing_a_number_stops_training_with_a_message():
     run = Run(check_setup({"points": 30, "hidden": [3]}))
     run.model.parameters()[0].data = float("inf")  # the first step is checked eagerly
+    run.stepper.compiled.program.training.load()  # the program holds the parameters
     with pytest.raises(SetupError, match=r"^training stopped at step 0: dot\(inf, .*an operand "
                                          r"is inf, not a finite number; lower the learning rate"):
         run.train(1)

@@ -267,8 +267,8 @@ def frame_numbers(model: MLP, everywhere: Any, r2: int, n2: int, snapshot: Snaps
     if probabilities.shape[1] == 2:
         packed = _bytes(np, boundary[:, 1] * 255.0)
     else:  # the winning class and its probability, side by side
-        packed = np.stack([boundary.argmax(axis=1), boundary.max(axis=1) * 255.0], axis=1)
-        packed = _bytes(np, packed.reshape(-1))
+        pairs = np.stack([boundary.argmax(axis=1), boundary.max(axis=1) * 255.0], axis=1)
+        packed = _bytes(np, pairs.reshape(-1))
     heat, scales = [], []
     for layer in values.activations:  # each unit's heatmap, scaled by its largest |a|
         a = layer[r2:r2 + n2].T  # (units, points)

@@ -229,7 +229,9 @@ class Stepper:
         self.rng = random.Random(seed)
         self.everything = list(range(len(X)))
         size = len(X) if self.full_batch else batch_size
-        self.compiled = _CompiledStep(model, loss, size, 2, "numpy")
+        # Parameters and optimizer state live in the program between steps (trace(...,
+        # optimizer=...)); step() syncs them back, since every frame reads the model.
+        self.compiled = _CompiledStep(model, loss, size, 2, "numpy", optimizer)
         self.checked = False
 
     def step(self) -> tuple[float, float]:
@@ -240,7 +242,8 @@ class Stepper:
             batch = self.rng.sample(self.everything, self.batch_size)
             X, y = [self.X[i] for i in batch], [self.y[i] for i in batch]
         # The first step is checked against an eager rebuild of the graph, as fit does.
-        value, accuracy = self.compiled.step(X, y, self.optimizer, check=not self.checked)
+        value, accuracy = self.compiled.step(X, y, check=not self.checked)
+        self.compiled.program.sync()
         self.checked = True
         return value, accuracy
 
@@ -333,7 +336,7 @@ class Run:
         return frame
 
     # ----- the points
-    def edit_point(self, action: str, x1: Any, x2: Any, label: Any) -> None:
+    def edit_point(self, action: Any, x1: Any, x2: Any, label: Any) -> None:
         """Add a training point of class `label` at (x1, x2), or remove the nearest point (train
         or test) within 5 % of the plane's width; the model keeps training where it is."""
         for name, value in (("x1", x1), ("x2", x2)):
