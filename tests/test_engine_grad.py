@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from conftest import give_tensors_the_engines_functions
 from hypothesis import given, settings
 from lecture import lecture_graph
 
@@ -129,10 +130,7 @@ def test_second_derivatives_match_central_differences_of_first_derivatives(expr)
 
 def test_second_derivatives_agree_with_pytorchs_double_backward(monkeypatch):
     torch = pytest.importorskip("torch")
-    # relu's derivative, the engine's `step`, is no tensor method: 1 for x > 0, else 0, a
-    # constant to autograd as it is to the engine (its derivative is 0).
-    monkeypatch.setattr(torch.Tensor, "step", lambda t: t * 0.0 + (t > 0).to(t.dtype),
-                        raising=False)
+    give_tensors_the_engines_functions(monkeypatch, torch)
 
     @given(expressions())
     @settings(max_examples=100)

@@ -8,6 +8,7 @@ The suite runs under the deterministic hypothesis profile of conftest.py.
 import math
 
 import pytest
+from conftest import give_tensors_the_engines_functions
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
@@ -116,10 +117,7 @@ def test_deeper_random_graphs_match_finite_differences(expr):
 
 def test_random_graphs_match_pytorch(monkeypatch):
     torch = pytest.importorskip("torch")
-    # relu's derivative, the engine's `step`, is no tensor method: 1 for x > 0, else 0, with
-    # derivative 0 in both engines.
-    monkeypatch.setattr(torch.Tensor, "step", lambda t: t * 0.0 + (t > 0).to(t.dtype),
-                        raising=False)
+    give_tensors_the_engines_functions(monkeypatch, torch)
 
     @settings(max_examples=100)
     @given(expressions())
