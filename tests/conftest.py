@@ -18,7 +18,8 @@ def give_tensors_the_engines_functions(monkeypatch, torch) -> None:
         function = TENSOR_FUNCTIONS.get(name) or getattr(torch.nn.functional, name, None)
         assert function is not None, (f"the PyTorch cross-checks have no counterpart for the "
                                       f"engine's op {name!r}: add one to TENSOR_FUNCTIONS")
-        monkeypatch.setattr(torch.Tensor, name, function, raising=False)
+        # a plain function: as a method of the class it must take the tensor as its argument
+        monkeypatch.setattr(torch.Tensor, name, lambda t, f=function: f(t), raising=False)
 
 
 # The engine's functions that PyTorch spells otherwise: relu's derivative, `step`, is 1 for
