@@ -198,7 +198,7 @@ def numpy_activation(np: Any, activation: str, z: Any) -> Any:
         primitive = find_primitive(activation)
     except KeyError:
         raise ValueError(f"evaluate_grid: unknown activation {activation!r}") from None
-    return primitive.forward(ARRAYS, z)
+    return primitive.evaluate(ARRAYS, z)
 
 
 def _numpy_sigmoid(np: Any, z: Any) -> Any:
