@@ -26,8 +26,8 @@ derivative a fixed number?". numpy is imported by this module only.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Callable, Optional, Sequence, Union
+from array import array
+from typing import Callable, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
@@ -82,6 +82,22 @@ def _linear(step: Step) -> Optional[tuple[list[float], float]]:
     """
     if step.primitive is engine.DOT or not all(step.constant_edges()):
         return None
+    constant = step.constant
+    key = (step.primitive, step.recorded, constant, step.left, step.count,
+           constant == 0.0 and math.copysign(1.0, constant))
+    if key not in _LINEAR:
+        if len(_LINEAR) >= 10_000:  # a graph of many different constants
+            _LINEAR.clear()
+        _LINEAR[key] = _affine(step)
+    return _LINEAR[key]
+
+
+# _linear's answers for nodes of one shape: most graphs repeat a few (`x * 0.999`, `a + b`).
+_LINEAR: dict[tuple, Optional[tuple[list[float], float]]] = {}
+
+
+def _affine(step: Step) -> Optional[tuple[list[float], float]]:
+    """_linear's answer, found by reading the rule at 0, 1 and -1."""
     coefficients = list(step.recorded)
     constant = float(step.forward(engine.FLOATS, [0.0] * len(step.inputs)))
     # A fixed derivative makes an op affine only where it is smooth: relu's derivative, step,
@@ -329,19 +345,185 @@ class GatheredDot:
         self.singles.add(grads, self.single_locals * upstream)
 
 
+# The kinds of entry of a scalar run's tape (see ScalarRun).
+_WEIGHTED, _ONE_INPUT, _TWO_INPUTS, _ANY = range(4)
+# The derivative of each edge of a node of one shape, as a scalar run reads it (the rule, or
+# the number it is fixed at): a chain asks for the same few.
+_RULES: dict[tuple, tuple] = {}
+# A group of one node with at most this many inputs runs in a scalar run.
+SCALAR_INPUTS = 8
+
+
+class ScalarRun:
+    """Consecutive groups of one node each (a chain, a deep net's single example), run as scalars.
+
+    A numpy call costs about a microsecond whatever the size of its array, so a
+    graph without repetition (a chain `x = relu(x * 0.999 + 0.001)`) would cost one
+    call per node. Such nodes are written down as a tape of Python floats instead:
+    each entry reads the primitive's rule with the eager engine's own float math,
+    checks the op's domain as eager does, and the run's values go in and out of the
+    value array once per pass.
+    """
+
+    def __init__(self, start: int) -> None:
+        self.start = start  # the run's nodes own values[start:start + len(tape)]
+        self.tape: list[tuple] = []
+        self.external: dict[int, int] = {}  # a position before the run -> its entry in `inputs`
+        self.inputs: Optional[Gather] = None
+        self.out = slice(start, start)
+        self.local: list[float] = []
+
+    def where(self, p: int) -> int:
+        """An input's place in the run's list of numbers: its own nodes first, from index 0,
+        then the inputs from before the run, the first one last (index -1, then -2, ...),
+        so the tape needs no renumbering when the run ends."""
+        if p >= self.start:
+            return p - self.start
+        k = self.external.get(p)
+        if k is None:
+            k = self.external[p] = len(self.external)
+        return -1 - k
+
+    def add_weighted(self, terms: list[tuple[int, float]], constant: float,
+                     position: Sequence[int]) -> None:
+        """A weighted sum Σ c·x + constant (a lowered chain of + and constant factors);
+        `position` gives the place in the value array of each node of the recording."""
+        self.tape.append((_WEIGHTED, tuple(self.where(position[j]) for j, _ in terms),
+                          tuple(c for _, c in terms), constant))
+
+    def add_step(self, step: Step, position: Sequence[int]) -> None:
+        """A node of one or two inputs, or a small sum, mean or dot, by its primitive's rule."""
+        primitive = step.made_by
+        inputs = tuple([self.where(position[j]) for j in step.inputs])
+        if primitive.domain or primitive.arity is None:
+            self.tape.append((_ANY, inputs, step, None))
+            return
+        fixed = step.constant_edges()
+        key = (primitive, step.constant, step.left, fixed, True in fixed and step.recorded)
+        rules = _RULES.get(key)
+        if rules is None:
+            rules = tuple([recorded if is_fixed else rule for rule, recorded, is_fixed in
+                           zip(self._rules(step), step.recorded, fixed)])
+            if len(_RULES) >= 10_000:
+                _RULES.clear()
+            _RULES[key] = rules
+        if len(inputs) == 1:
+            # the operand list the rule reads: a Value, and its constant where it has one
+            if step.constant is None:
+                layout = 0
+            else:
+                layout = 2 if step.left else 1
+            self.tape.append((_ONE_INPUT, inputs[0], primitive.forward, rules[0], layout,
+                              step.constant))
+        else:
+            self.tape.append((_TWO_INPUTS, inputs[0], inputs[1], primitive.forward,
+                              rules[0], rules[1]))
+
+    @staticmethod
+    def _rules(step: Step) -> list:
+        primitive = step.made_by
+        if step.constant is None:
+            return list(primitive.derivative)
+        return [primitive.derivative[1 if step.left else 0]]
+
+    def close(self) -> None:
+        """The run is complete: where its values go, and the Gather of its inputs."""
+        self.out = slice(self.start, self.start + len(self.tape))
+        self.inputs = Gather(np.array(list(self.external)[::-1], dtype=np.intp))
+
+    def gathers(self) -> list[Gather]:
+        return [self.inputs] if self.inputs is not None else []
+
+    def forward(self, values: Array) -> None:
+        own = len(self.tape)
+        local = [0.0] * own
+        local += self.inputs.take(values).tolist()  # type: ignore[union-attr]
+        m = engine.FLOATS
+        try:
+            for k, entry in enumerate(self.tape):
+                kind = entry[0]
+                if kind == _ONE_INPUT:
+                    _, a, forward, _, layout, constant = entry
+                    if layout == 0:
+                        local[k] = forward(m, local[a])
+                    elif layout == 1:
+                        local[k] = forward(m, local[a], constant)
+                    else:
+                        local[k] = forward(m, constant, local[a])
+                elif kind == _WEIGHTED:
+                    _, where, coefficients, constant = entry
+                    if len(where) == 1:
+                        local[k] = local[where[0]] * coefficients[0] + constant
+                    else:
+                        local[k] = sum([local[j] * c for j, c in zip(where, coefficients)]
+                                       ) + constant
+                elif kind == _TWO_INPUTS:
+                    local[k] = entry[3](m, local[entry[1]], local[entry[2]])
+                else:
+                    _, where, step, _ = entry
+                    operands = step.operands([local[j] for j in where])
+                    if step.made_by.domain:
+                        varies = (True,) * len(operands) if len(operands) == len(where) else \
+                            ((False, True) if step.left else (True, False))
+                        engine.check_domain(step.made_by, operands, varies)
+                    local[k] = step.forward(m, [local[j] for j in where])
+        except OverflowError:  # math.exp(1000): numpy's arrays give inf, reported the same way
+            raise FloatingPointError("a value inside the graph is not finite (an overflow); "
+                                     "the eager engine refuses it at the operation") from None
+        self.local = local
+        values[self.out] = local[:own]
+
+    def backward(self, values: Array, grads: Array) -> None:
+        own, local = len(self.tape), self.local
+        g = grads[self.out].tolist()
+        g += [0.0] * (len(local) - own)
+        m = engine.FLOATS
+        for k in range(own - 1, -1, -1):
+            entry = self.tape[k]
+            upstream = g[k]
+            kind = entry[0]
+            if kind == _ONE_INPUT:
+                _, a, _, rule, layout, constant = entry
+                if type(rule) is not float:
+                    if layout == 0:
+                        rule = rule(m, local[k], local[a])
+                    elif layout == 1:
+                        rule = rule(m, local[k], local[a], constant)
+                    else:
+                        rule = rule(m, local[k], constant, local[a])
+                g[a] += upstream * rule
+            elif kind == _WEIGHTED:
+                for j, c in zip(entry[1], entry[2]):
+                    g[j] += upstream * c
+            elif kind == _TWO_INPUTS:
+                _, a, b, _, rule_a, rule_b = entry
+                if type(rule_a) is not float:
+                    rule_a = rule_a(m, local[k], local[a], local[b])
+                if type(rule_b) is not float:
+                    rule_b = rule_b(m, local[k], local[a], local[b])
+                g[a] += upstream * rule_a
+                g[b] += upstream * rule_b
+            else:
+                _, where, step, _ = entry
+                for j, local_grad in zip(where, step.derivatives(m, local[k],
+                                                                 [local[j] for j in where])):
+                    g[j] += upstream * local_grad
+        if len(g) > own:
+            self.inputs.add(grads, np.array(g[own:]))  # type: ignore[union-attr]
+
+
 # ------------------------------------------------------------------ compiling
-@dataclass
-class _Linear:
+class _Linear(NamedTuple):
     """A node lowered to a weighted sum of earlier nodes."""
 
     terms: list[tuple[int, float]]
     constant: float
 
 
-def _lower(recording: Recording) -> tuple[dict[int, _Linear], set[int]]:
+def _lower(recording: Recording) -> tuple[dict[int, _Linear], bytearray]:
     """The linear nodes, with single-use linear inputs flattened into their one consumer.
 
-    Returns them, and the positions of every linear node (those flattened away too).
+    Returns them, and a flag per node: 1 where a linear node was flattened away.
     """
     steps = recording.steps
     uses = [0] * len(steps)
@@ -350,12 +532,11 @@ def _lower(recording: Recording) -> tuple[dict[int, _Linear], set[int]]:
             uses[j] += 1
     keep = set(recording.outputs) | {recording.root}
     linear: dict[int, _Linear] = {}
-    every: set[int] = set()
+    folded_away = bytearray(len(steps))
     for i, step in enumerate(steps):
         lowered = None if step.primitive is None else _linear(step)
         if lowered is None:
             continue
-        every.add(i)
         coefficients, constant = lowered
         terms: list[tuple[int, float]] = []
         for j, coefficient in zip(step.inputs, coefficients):
@@ -367,10 +548,11 @@ def _lower(recording: Recording) -> tuple[dict[int, _Linear], set[int]]:
                     terms += [(k, coefficient * c) for k, c in inner.terms]
                 constant += coefficient * inner.constant
                 del linear[j]  # folded into this node: never computed on its own
+                folded_away[j] = 1
             else:
                 terms.append((j, coefficient))
         linear[i] = _Linear(terms, constant)
-    return linear, every
+    return linear, folded_away
 
 
 def _order(keys: dict[tuple, int], rank: Callable[[tuple], int]) -> dict[int, int]:
@@ -406,29 +588,70 @@ class NumpyBackend:
     def __init__(self, recording: Recording, gradients: bool = True) -> None:
         steps = recording.steps
         self.gradients = gradients  # False: a forward-only program, no backward pass
-        linear, every_linear = _lower(recording)
-        lowered_away = every_linear - linear.keys()
+        linear, folded_away = _lower(recording)
         n_leaves = len(recording.leaves)
-        position = {leaf: k for k, leaf in enumerate(recording.leaves)}  # leaves come first
-        group_of = {leaf: -1 for leaf in recording.leaves}  # the leaves' group
-        groups: dict[tuple, list[int]] = {}
+        # Per node of the recording: its place in the value array (the leaves come first), and
+        # its group (the leaves' is -1). Arrays of machine ints: a graph may have millions.
+        position = array("q", bytes(8 * len(steps)))
+        group_of = array("q", bytes(8 * len(steps)))
+        for k, leaf in enumerate(recording.leaves):
+            position[leaf], group_of[leaf] = k, -1
+        groups: dict[tuple, int] = {}  # a group's key -> its number
+        members_of: list = []  # per group: its one node, or the list of its nodes
         for i, step in enumerate(steps):
-            if step.primitive is None or (i not in linear and i in lowered_away):
+            if step.primitive is None or folded_away[i]:
                 continue  # a leaf, or folded into a weighted sum
-            key = self._key(step, linear.get(i), group_of)
-            members = groups.get(key)
-            if members is None:
-                members = groups[key] = []
-            group_of[i] = len(groups) - 1 if not members else group_of[members[0]]
-            members.append(i)
+            lowered = linear.get(i)
+            if lowered is not None:
+                key: tuple = ("linear", *[group_of[j] for j, _ in lowered.terms])
+            elif step.primitive is engine.DOT:
+                key = ("dot", step.pairs, step.constant is None, *map(group_of.__getitem__,
+                                                                      step.inputs))
+            else:
+                key = (step.primitive, step.constant is None, step.left,
+                       *map(group_of.__getitem__, step.inputs))
+            number = groups.get(key)
+            if number is None:
+                number = groups[key] = len(members_of)
+                members_of.append(i)
+            else:
+                members = members_of[number]
+                if type(members) is int:
+                    members_of[number] = [members, i]
+                else:
+                    members.append(i)
+            group_of[i] = number
+        del groups, group_of
         self.operations: list = []
         size = n_leaves
-        for members in groups.values():
-            operation, cells = self._compile(members, steps, linear, position, size)
+        run: Optional[ScalarRun] = None  # the scalar run being written, if any
+        for members in members_of:
+            i = members if type(members) is int else members[0]
+            lowered = linear.get(i)
+            if type(members) is int and len(steps[i].inputs if lowered is None else
+                                            lowered.terms) <= SCALAR_INPUTS:
+                if run is None:
+                    run = ScalarRun(size)
+                    self.operations.append(run)
+                if lowered is not None:
+                    run.add_weighted(lowered.terms, lowered.constant, position)
+                    del linear[i]  # in the tape now (a graph may have millions of these)
+                else:
+                    run.add_step(steps[i], position)
+                position[i] = size
+                size += 1
+                continue
+            if run is not None:
+                run.close()
+                run = None
+            operation, cells = self._compile([members] if type(members) is int else members,
+                                             steps, linear, position, size)
             for i, cell in cells.items():
                 position[i] = size + cell
             size += max(cells.values()) + 1
             self.operations.append(operation)
+        if run is not None:
+            run.close()
         self.size, self.n_leaves = size, n_leaves
         self._fuse_relus(steps)
         self.leaf_order, moved = self._place_leaves(recording)
@@ -440,6 +663,8 @@ class NumpyBackend:
 
     def _fuse_relus(self, steps: list[Step]) -> None:
         """Let a matrix product apply the relu that reads all of it and that alone reads it."""
+        if not any(isinstance(op, MatrixProduct) for op in self.operations):
+            return
         uses = [0] * len(steps)
         for step in steps:
             for j in step.inputs:
@@ -481,18 +706,8 @@ class NumpyBackend:
                 gather.relabel(new_position)
         return [recording.leaves[p] for p in order], new_position
 
-    @staticmethod
-    def _key(step: Step, lowered: Optional[_Linear], group_of: dict[int, int]) -> tuple:
-        """Nodes with the same key run as one operation: same rule, inputs from the same groups."""
-        if lowered is not None:
-            return ("linear", tuple(group_of[j] for j, _ in lowered.terms))
-        sources = tuple(map(group_of.__getitem__, step.inputs))
-        if step.primitive is engine.DOT:
-            return ("dot", step.pairs, step.constant is None, sources)
-        return (step.primitive, sources, step.constant is None, step.left)
-
     def _compile(self, members: list[int], steps: list[Step], linear: dict[int, _Linear],
-                 position: dict[int, int], offset: int) -> tuple[object, dict[int, int]]:
+                 position: Sequence[int], offset: int) -> tuple[object, dict[int, int]]:
         """The array operation of one group, and where each member's value goes in it."""
         first = steps[members[0]]
         if members[0] in linear:
@@ -513,7 +728,7 @@ class NumpyBackend:
 
     @staticmethod
     def _linear_group(members: list[int], linear: dict[int, _Linear],
-                      position: dict[int, int], offset: int) -> tuple[object, dict[int, int]]:
+                      position: Sequence[int], offset: int) -> tuple[object, dict[int, int]]:
         members = sorted(members, key=lambda i: position[linear[i].terms[0][0]]
                          if linear[i].terms else 0)
         index = np.array([[position[j] for j, _ in linear[i].terms] for i in members],
@@ -526,7 +741,7 @@ class NumpyBackend:
                 {i: k for k, i in enumerate(members)})
 
     @staticmethod
-    def _dot_terms(step: Step, position: dict[int, int], biases: set[int]
+    def _dot_terms(step: Step, position: Sequence[int], biases: set[int]
                    ) -> tuple[list, list, list]:
         """A dot node's terms as (left Value, right Value) pairs, (Value, number) singles,
         and the Values at the positions in `biases` (those with the number 1.0)."""
@@ -537,7 +752,7 @@ class NumpyBackend:
                    for k in range(paired, len(step.inputs)) if k not in biases]
         return pairs, singles, [position[step.inputs[k]] for k in sorted(biases)]
 
-    def _matrix_product(self, members: list[int], steps: list[Step], position: dict[int, int],
+    def _matrix_product(self, members: list[int], steps: list[Step], position: Sequence[int],
                         offset: int) -> Optional[tuple[object, dict[int, int]]]:
         """The group as X @ W.T + b if its nodes form a full rows × columns grid, else None."""
         first = steps[members[0]]
@@ -592,7 +807,7 @@ class NumpyBackend:
         operation.members = list(cells)
         return operation, cells
 
-    def _gathered_dot(self, members: list[int], steps: list[Step], position: dict[int, int],
+    def _gathered_dot(self, members: list[int], steps: list[Step], position: Sequence[int],
                       offset: int) -> tuple[object, dict[int, int]]:
         m = len(members)
         pair_left, pair_right, singles, single_locals = [], [], [], []

@@ -25,10 +25,12 @@ is recomputed); a loss that picks a formula by the sign of a value is not
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import numbers
 import threading
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 from tinygrad_edu import engine
 from tinygrad_edu.engine import Value
@@ -495,10 +497,28 @@ def trace(fn: Callable[[], Any], backend: str = "python", optimizer: Any = None,
         raise TypeError(f"trace: fn must be a function of no arguments that returns a Value, "
                         f"got {type(fn).__name__}: {fn!r:.60}")
     root, extras, shape = _split_result(fn())
-    recording = record(root, extras)
-    recording.output_shape = shape
-    return Program(fn, recording, BACKENDS[backend](recording, gradients), optimizer,
-                   gradients)
+    with _collector_paused():
+        recording = record(root, extras)
+        recording.output_shape = shape
+        return Program(fn, recording, BACKENDS[backend](recording, gradients), optimizer,
+                       gradients)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a program is built, then let it run as before.
+
+    Recording allocates a few objects per node and makes no cycles; with the collector on,
+    every few hundred allocations it would walk the whole graph again (a trace of 300,000
+    nodes took 2.4 times as long). Memory is still freed by reference counting.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 __all__ = ["BACKENDS", "Program", "TraceMismatch", "trace"]
