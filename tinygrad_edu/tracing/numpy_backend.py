@@ -73,7 +73,7 @@ class ArrayMath:
 ARRAYS = ArrayMath
 
 
-def _linear(step: Step) -> Optional[tuple[list[float], float]]:
+def _linear(step: Step) -> Optional[tuple[tuple[float, ...], float]]:
     """A step as a weighted sum Σ coef_k · input_k + constant, if its primitive is linear.
 
     The Primitive says whether each edge's derivative is a fixed number; where all
@@ -93,12 +93,12 @@ def _linear(step: Step) -> Optional[tuple[list[float], float]]:
 
 
 # _linear's answers for nodes of one shape: most graphs repeat a few (`x * 0.999`, `a + b`).
-_LINEAR: dict[tuple, Optional[tuple[list[float], float]]] = {}
+_LINEAR: dict[tuple, Optional[tuple[tuple[float, ...], float]]] = {}
 
 
-def _affine(step: Step) -> Optional[tuple[list[float], float]]:
+def _affine(step: Step) -> Optional[tuple[tuple[float, ...], float]]:
     """_linear's answer, found by reading the rule at 0, 1 and -1."""
-    coefficients = list(step.recorded)
+    coefficients = tuple(step.recorded)
     constant = float(step.forward(engine.FLOATS, [0.0] * len(step.inputs)))
     # A fixed derivative makes an op affine only where it is smooth: relu's derivative, step,
     # has derivative 0 but is no constant. So the rule is asked once more, at 1 and at -1.
@@ -346,10 +346,10 @@ class GatheredDot:
 
 
 # The kinds of entry of a scalar run's tape (see ScalarRun).
-_WEIGHTED, _ONE_INPUT, _TWO_INPUTS, _ANY = range(4)
-# The derivative of each edge of a node of one shape, as a scalar run reads it (the rule, or
-# the number it is fixed at): a chain asks for the same few.
-_RULES: dict[tuple, tuple] = {}
+_AFFINE, _WEIGHTED, _ONE_INPUT, _TWO_INPUTS, _ANY = range(5)
+# How a scalar run computes a node of one shape: its forward rule, the derivative of each edge
+# (the rule, or the number it is fixed at), where its constant goes. Nodes of one shape share it.
+_HOW: dict[tuple, tuple] = {}
 # A group of one node with at most this many inputs runs in a scalar run.
 SCALAR_INPUTS = 8
 
@@ -384,40 +384,43 @@ class ScalarRun:
             k = self.external[p] = len(self.external)
         return -1 - k
 
-    def add_weighted(self, terms: list[tuple[int, float]], constant: float,
-                     position: Sequence[int]) -> None:
+    def add_weighted(self, lowered: _Linear, position: Sequence[int]) -> None:
         """A weighted sum Σ c·x + constant (a lowered chain of + and constant factors);
         `position` gives the place in the value array of each node of the recording."""
-        self.tape.append((_WEIGHTED, tuple(self.where(position[j]) for j, _ in terms),
-                          tuple(c for _, c in terms), constant))
+        inputs, coefficients, constant = lowered
+        if len(inputs) == 1:
+            self.tape.append((_AFFINE, self.where(position[inputs[0]]), coefficients[0],
+                              constant))
+            return
+        self.tape.append((_WEIGHTED, tuple([self.where(position[j]) for j in inputs]),
+                          tuple(coefficients), constant))
 
     def add_step(self, step: Step, position: Sequence[int]) -> None:
         """A node of one or two inputs, or a small sum, mean or dot, by its primitive's rule."""
         primitive = step.made_by
-        inputs = tuple([self.where(position[j]) for j in step.inputs])
         if primitive.domain or primitive.arity is None:
-            self.tape.append((_ANY, inputs, step, None))
+            self.tape.append((_ANY, tuple([self.where(position[j]) for j in step.inputs]),
+                              step))
             return
         fixed = step.constant_edges()
         key = (primitive, step.constant, step.left, fixed, True in fixed and step.recorded)
-        rules = _RULES.get(key)
-        if rules is None:
-            rules = tuple([recorded if is_fixed else rule for rule, recorded, is_fixed in
-                           zip(self._rules(step), step.recorded, fixed)])
-            if len(_RULES) >= 10_000:
-                _RULES.clear()
-            _RULES[key] = rules
-        if len(inputs) == 1:
-            # the operand list the rule reads: a Value, and its constant where it has one
-            if step.constant is None:
-                layout = 0
-            else:
-                layout = 2 if step.left else 1
-            self.tape.append((_ONE_INPUT, inputs[0], primitive.forward, rules[0], layout,
-                              step.constant))
+        how = _HOW.get(key)
+        if how is None:
+            rules = [recorded if is_fixed else rule for rule, recorded, is_fixed in
+                     zip(self._rules(step), step.recorded, fixed)]
+            if len(step.inputs) == 2:
+                how = (primitive.forward, *rules)
+            else:  # the operands the rule reads: the Value, and the constant where it has one
+                layout = 0 if step.constant is None else 2 if step.left else 1
+                how = (primitive.forward, rules[0], layout, step.constant)
+            if len(_HOW) >= 10_000:
+                _HOW.clear()
+            _HOW[key] = how
+        if len(step.inputs) == 2:
+            self.tape.append((_TWO_INPUTS, self.where(position[step.inputs[0]]),
+                              self.where(position[step.inputs[1]]), how))
         else:
-            self.tape.append((_TWO_INPUTS, inputs[0], inputs[1], primitive.forward,
-                              rules[0], rules[1]))
+            self.tape.append((_ONE_INPUT, self.where(position[step.inputs[0]]), how))
 
     @staticmethod
     def _rules(step: Step) -> list:
@@ -442,25 +445,23 @@ class ScalarRun:
         try:
             for k, entry in enumerate(self.tape):
                 kind = entry[0]
-                if kind == _ONE_INPUT:
-                    _, a, forward, _, layout, constant = entry
+                if kind == _AFFINE:
+                    local[k] = local[entry[1]] * entry[2] + entry[3]
+                elif kind == _ONE_INPUT:
+                    forward, _, layout, constant = entry[2]
                     if layout == 0:
-                        local[k] = forward(m, local[a])
+                        local[k] = forward(m, local[entry[1]])
                     elif layout == 1:
-                        local[k] = forward(m, local[a], constant)
+                        local[k] = forward(m, local[entry[1]], constant)
                     else:
-                        local[k] = forward(m, constant, local[a])
+                        local[k] = forward(m, constant, local[entry[1]])
                 elif kind == _WEIGHTED:
-                    _, where, coefficients, constant = entry
-                    if len(where) == 1:
-                        local[k] = local[where[0]] * coefficients[0] + constant
-                    else:
-                        local[k] = sum([local[j] * c for j, c in zip(where, coefficients)]
-                                       ) + constant
+                    local[k] = sum([local[j] * c for j, c in zip(entry[1], entry[2])]
+                                   ) + entry[3]
                 elif kind == _TWO_INPUTS:
-                    local[k] = entry[3](m, local[entry[1]], local[entry[2]])
+                    local[k] = entry[3][0](m, local[entry[1]], local[entry[2]])
                 else:
-                    _, where, step, _ = entry
+                    _, where, step = entry
                     operands = step.operands([local[j] for j in where])
                     if step.made_by.domain:
                         varies = (True,) * len(operands) if len(operands) == len(where) else \
@@ -482,8 +483,11 @@ class ScalarRun:
             entry = self.tape[k]
             upstream = g[k]
             kind = entry[0]
-            if kind == _ONE_INPUT:
-                _, a, _, rule, layout, constant = entry
+            if kind == _AFFINE:
+                g[entry[1]] += upstream * entry[2]
+            elif kind == _ONE_INPUT:
+                a = entry[1]
+                _, rule, layout, constant = entry[2]
                 if type(rule) is not float:
                     if layout == 0:
                         rule = rule(m, local[k], local[a])
@@ -496,7 +500,7 @@ class ScalarRun:
                 for j, c in zip(entry[1], entry[2]):
                     g[j] += upstream * c
             elif kind == _TWO_INPUTS:
-                _, a, b, _, rule_a, rule_b = entry
+                _, a, b, (_, rule_a, rule_b) = entry
                 if type(rule_a) is not float:
                     rule_a = rule_a(m, local[k], local[a], local[b])
                 if type(rule_b) is not float:
@@ -504,7 +508,7 @@ class ScalarRun:
                 g[a] += upstream * rule_a
                 g[b] += upstream * rule_b
             else:
-                _, where, step, _ = entry
+                _, where, step = entry
                 for j, local_grad in zip(where, step.derivatives(m, local[k],
                                                                  [local[j] for j in where])):
                     g[j] += upstream * local_grad
@@ -514,9 +518,15 @@ class ScalarRun:
 
 # ------------------------------------------------------------------ compiling
 class _Linear(NamedTuple):
-    """A node lowered to a weighted sum of earlier nodes."""
+    """A node lowered to a weighted sum of earlier nodes: Σ coefficients[k] · inputs[k] + constant.
 
-    terms: list[tuple[int, float]]
+    Two sequences rather than one of pairs, tuples where nothing was flattened into the
+    node (a chain's `x * 0.999` shares its one coefficient with every other link): a graph
+    may have millions of these.
+    """
+
+    inputs: Sequence[int]  # positions in the recording
+    coefficients: Sequence[float]
     constant: float
 
 
@@ -538,20 +548,30 @@ def _lower(recording: Recording) -> tuple[dict[int, _Linear], bytearray]:
         if lowered is None:
             continue
         coefficients, constant = lowered
-        terms: list[tuple[int, float]] = []
+        if not any(j in linear and uses[j] == 1 and j not in keep for j in step.inputs):
+            linear[i] = _Linear(step.inputs, coefficients, constant)  # nothing to flatten
+            continue
+        inputs: list[int] = []
+        weights: list[float] = []
         for j, coefficient in zip(step.inputs, coefficients):
             inner = linear.get(j)
             if inner is not None and uses[j] == 1 and j not in keep:
-                if not terms and coefficient == 1.0:
-                    terms = inner.terms  # a chain a + b + c + ...: grow one list, no copies
+                if not inputs and coefficient == 1.0:
+                    # a chain a + b + c + ...: grow one pair of lists, no copies
+                    inputs, weights = inner.inputs, inner.coefficients  # type: ignore[assignment]
+                    if type(inputs) is tuple:
+                        inputs, weights = list(inputs), list(weights)
                 else:
-                    terms += [(k, coefficient * c) for k, c in inner.terms]
+                    inputs += inner.inputs
+                    weights += [coefficient * c for c in inner.coefficients]
                 constant += coefficient * inner.constant
                 del linear[j]  # folded into this node: never computed on its own
                 folded_away[j] = 1
             else:
-                terms.append((j, coefficient))
-        linear[i] = _Linear(terms, constant)
+                inputs.append(j)
+                weights.append(coefficient)
+        linear[i] = _Linear(inputs, weights, constant) if len(inputs) > 1 else \
+            _Linear(tuple(inputs), tuple(weights), constant)
     return linear, folded_away
 
 
@@ -591,50 +611,51 @@ class NumpyBackend:
         linear, folded_away = _lower(recording)
         n_leaves = len(recording.leaves)
         # Per node of the recording: its place in the value array (the leaves come first), and
-        # its group (the leaves' is -1). Arrays of machine ints: a graph may have millions.
+        # its group (the leaves' is -1). A graph may have millions of nodes.
         position = array("q", bytes(8 * len(steps)))
-        group_of = array("q", bytes(8 * len(steps)))
+        group_of: list[int] = [-1] * len(steps)  # a list: it shares the numbers, makes none
         for k, leaf in enumerate(recording.leaves):
-            position[leaf], group_of[leaf] = k, -1
-        groups: dict[tuple, int] = {}  # a group's key -> its number
-        members_of: list = []  # per group: its one node, or the list of its nodes
+            position[leaf] = k
+        # A group is known by its first node; nodes with the same key run as one operation:
+        # the same rule, inputs from the same groups.
+        groups: dict[tuple, int] = {}  # a group's key -> its first node
+        firsts: list[int] = []  # each group's first node, in the order the groups were made
+        more: dict[int, list[int]] = {}  # a group of several nodes: its first -> all its nodes
         for i, step in enumerate(steps):
             if step.primitive is None or folded_away[i]:
                 continue  # a leaf, or folded into a weighted sum
             lowered = linear.get(i)
             if lowered is not None:
-                key: tuple = ("linear", *[group_of[j] for j, _ in lowered.terms])
+                key: tuple = ("linear", *map(group_of.__getitem__, lowered.inputs))
             elif step.primitive is engine.DOT:
                 key = ("dot", step.pairs, step.constant is None, *map(group_of.__getitem__,
                                                                       step.inputs))
             else:
                 key = (step.primitive, step.constant is None, step.left,
                        *map(group_of.__getitem__, step.inputs))
-            number = groups.get(key)
-            if number is None:
-                number = groups[key] = len(members_of)
-                members_of.append(i)
+            first = groups.get(key)
+            if first is None:
+                first = groups[key] = i
+                firsts.append(i)
+            elif first in more:
+                more[first].append(i)
             else:
-                members = members_of[number]
-                if type(members) is int:
-                    members_of[number] = [members, i]
-                else:
-                    members.append(i)
-            group_of[i] = number
+                more[first] = [first, i]
+            group_of[i] = first
         del groups, group_of
         self.operations: list = []
         size = n_leaves
         run: Optional[ScalarRun] = None  # the scalar run being written, if any
-        for members in members_of:
-            i = members if type(members) is int else members[0]
+        for i in firsts:
+            members = more.get(i)
             lowered = linear.get(i)
-            if type(members) is int and len(steps[i].inputs if lowered is None else
-                                            lowered.terms) <= SCALAR_INPUTS:
+            if members is None and len(steps[i].inputs if lowered is None else
+                                       lowered.inputs) <= SCALAR_INPUTS:
                 if run is None:
                     run = ScalarRun(size)
                     self.operations.append(run)
                 if lowered is not None:
-                    run.add_weighted(lowered.terms, lowered.constant, position)
+                    run.add_weighted(lowered, position)
                     del linear[i]  # in the tape now (a graph may have millions of these)
                 else:
                     run.add_step(steps[i], position)
@@ -644,8 +665,7 @@ class NumpyBackend:
             if run is not None:
                 run.close()
                 run = None
-            operation, cells = self._compile([members] if type(members) is int else members,
-                                             steps, linear, position, size)
+            operation, cells = self._compile(members or [i], steps, linear, position, size)
             for i, cell in cells.items():
                 position[i] = size + cell
             size += max(cells.values()) + 1
@@ -729,11 +749,11 @@ class NumpyBackend:
     @staticmethod
     def _linear_group(members: list[int], linear: dict[int, _Linear],
                       position: Sequence[int], offset: int) -> tuple[object, dict[int, int]]:
-        members = sorted(members, key=lambda i: position[linear[i].terms[0][0]]
-                         if linear[i].terms else 0)
-        index = np.array([[position[j] for j, _ in linear[i].terms] for i in members],
+        members = sorted(members, key=lambda i: position[linear[i].inputs[0]]
+                         if linear[i].inputs else 0)
+        index = np.array([[position[j] for j in linear[i].inputs] for i in members],
                          dtype=np.intp).reshape(len(members), -1)
-        coefficients = np.array([[c for _, c in linear[i].terms] for i in members]
+        coefficients = np.array([linear[i].coefficients for i in members]
                                 ).reshape(len(members), -1)
         constants = np.array([linear[i].constant for i in members])
         out = slice(offset, offset + len(members))
