@@ -169,3 +169,17 @@ def test_tracing_a_9000_node_chain_needs_bounded_memory_per_node(backend, bound)
     # peak; the numpy backend made an array operation per node, 1,444 bytes a node. Now about
     # 1,700 and 600, and the parts keep the python backend's peak from growing faster.
     assert traced_bytes_per_node(backend, 3_000) < bound
+
+
+def test_the_size_benchmark_runs_as_the_readme_shows():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "bench" / "trace_size.py"
+    done = subprocess.run([sys.executable, str(script), "3000", "--repeats", "1"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split(":")[0].strip() for line in lines] == ["python", "numpy"]
+    assert all("3,000 nodes: trace" in line and "MB" in line for line in lines)
