@@ -35,7 +35,7 @@ from tinygrad_edu.losses import (
     mean_loss,
     mse,
 )
-from tinygrad_edu.nn import Model
+from tinygrad_edu.nn import MLP, Model
 from tinygrad_edu.optim import Optimizer
 from tinygrad_edu.progress import progress_bar
 from tinygrad_edu.snapshots import Recorder, Recording
@@ -238,8 +238,6 @@ class _Forward:
            loss: Optional[str]) -> Optional[_Forward]:
         """The forward program for `model` on chunks of X, or None: no numpy, or not an MLP
         (whose graph could branch on values, so one recording might not serve every point)."""
-        from tinygrad_edu.nn import MLP
-
         if not isinstance(model, MLP) or not len(X) or not _has_numpy():
             return None
         features = len(X[0])
@@ -283,7 +281,7 @@ class _Forward:
 _FORWARDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _structure(model: Model) -> tuple:
+def _structure(model: MLP) -> tuple:
     """What a forward program recorded of an MLP: its parameters (the very Values) and each
     neuron's activation. A model changed in either gets a new program."""
     return (tuple(model.parameters()),
@@ -499,12 +497,13 @@ class _CompiledStep:
     def step(self, X: Sequence[Sequence[float]], labels: Sequence[int],
              check: bool = False) -> tuple[float, float]:
         """Feed a batch, run forward, backward and the update; the loss and the accuracy."""
-        targets = self._target_data(labels)
+        inputs: Any = X
+        targets: Any = self._target_data(labels)
         if self.arrays:  # feed reads a numpy array at array speed, nested lists leaf by leaf
             import numpy as np
 
-            X, targets = np.asarray(X, dtype=float), np.asarray(targets, dtype=float)
-        self.program.feed(self.inputs, X)
+            inputs, targets = np.asarray(X, dtype=float), np.asarray(targets, dtype=float)
+        self.program.feed(self.inputs, inputs)
         self.program.feed(self.targets, targets)
         if check:
             self.program.check()  # TraceMismatch if the replay and an eager rebuild differ
