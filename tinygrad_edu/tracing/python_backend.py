@@ -297,13 +297,7 @@ def _one_function(recording: Recording, names: list[str], function_name: str,
     watched: dict[str, None] = {}  # operands whose op could hide a NaN or inf (relu(-inf) = 0)
     for i, step in enumerate(steps):
         if step.primitive is not None:
-            operands = [names[j] for j in step.inputs]
-            check = _domain_check(i, step, operands)
-            if check:
-                lines.append(f"    {check}")
-            lines.append(f"    {names[i]} = {step_source(step, operands)}")
-            if hides_non_finite(step.primitive):
-                watched.update(dict.fromkeys(operands))
+            _forward_lines(i, step, names, lines, watched)
     lines += _finiteness_lines(list(watched))
     root = recording.root
     extras = [names[j] for j in recording.outputs]
@@ -317,10 +311,7 @@ def _one_function(recording: Recording, names: list[str], function_name: str,
         step = steps[i]
         if step.primitive is None:
             continue
-        inputs = [Expr(names[j]) for j in step.inputs]
-        for j, local in zip(step.inputs, step.derivatives(SOURCE, Expr(names[i]), inputs)):
-            local = _expr(local)
-            factor = local.text if local.binding > _PRODUCT else f"({local.text})"
+        for j, factor in _edge_factors(i, step, names):
             update = "+=" if j in assigned else "="
             assigned.add(j)
             lines.append(f"    grad_{names[j]} {update} grad_{names[i]} * {factor}")
@@ -406,13 +397,7 @@ def _part_lines(part: str, recording: Recording, names: list[str], start: int, s
         for j in step.inputs:
             if outside(j):
                 loads[j] = None
-        operands = [names[j] for j in step.inputs]
-        check = _domain_check(i, step, operands)
-        if check:
-            body.append(f"    {check}")
-        body.append(f"    {names[i]} = {step_source(step, operands)}")
-        if hides_non_finite(step.primitive):
-            watched.update(dict.fromkeys(operands))
+        _forward_lines(i, step, names, body, watched)
     own = [i for i in range(start, stop) if not is_leaf[i]]
     lines = ["" if start else f"# A big graph, in parts: {function_name}, at the end, runs them",
              "", f"def {part}(v{', g' if gradients else ''}):",
@@ -430,11 +415,7 @@ def _part_lines(part: str, recording: Recording, names: list[str], start: int, s
             lines.append(f"    grad_{names[i]} = g[{i}]")
             assigned.add(i)
     for i in reversed(own):
-        step = steps[i]
-        inputs = [Expr(names[j]) for j in step.inputs]
-        for j, local in zip(step.inputs, step.derivatives(SOURCE, Expr(names[i]), inputs)):
-            local = _expr(local)
-            factor = local.text if local.binding > _PRODUCT else f"({local.text})"
+        for j, factor in _edge_factors(i, steps[i], names):
             if outside(j):
                 lines.append(f"    g[{j}] += grad_{names[i]} * {factor}")
                 continue
@@ -442,6 +423,29 @@ def _part_lines(part: str, recording: Recording, names: list[str], start: int, s
             assigned.add(j)
             lines.append(f"    grad_{names[j]} {update} grad_{names[i]} * {factor}")
     return lines
+
+
+def _forward_lines(i: int, step: Step, names: list[str], lines: list[str],
+                   watched: dict[str, None]) -> None:
+    """Add step i's forward lines (its domain check, if any, and its value) to `lines`, and
+    to `watched` its operands if its op could hide a NaN or inf in them (relu(-inf) = 0)."""
+    operands = [names[j] for j in step.inputs]
+    check = _domain_check(i, step, operands)
+    if check:
+        lines.append(f"    {check}")
+    lines.append(f"    {names[i]} = {step_source(step, operands)}")
+    if hides_non_finite(step.made_by):
+        watched.update(dict.fromkeys(operands))
+
+
+def _edge_factors(i: int, step: Step, names: list[str]) -> list[tuple[int, str]]:
+    """(input, its local derivative as the source of a factor) for each edge of step i."""
+    inputs = [Expr(names[j]) for j in step.inputs]
+    factors = []
+    for j, local in zip(step.inputs, step.derivatives(SOURCE, Expr(names[i]), inputs)):
+        local = _expr(local)
+        factors.append((j, local.text if local.binding > _PRODUCT else f"({local.text})"))
+    return factors
 
 
 def _domain_check(i: int, step: Step, operands: list[str]) -> str:
