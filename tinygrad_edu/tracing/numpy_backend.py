@@ -530,10 +530,11 @@ class _Linear(NamedTuple):
     constant: float
 
 
-def _lower(recording: Recording) -> tuple[dict[int, _Linear], bytearray]:
+def _lower(recording: Recording) -> tuple[dict[int, _Linear], bytearray, bytes]:
     """The linear nodes, with single-use linear inputs flattened into their one consumer.
 
-    Returns them, and a flag per node: 1 where a linear node was flattened away.
+    Returns them, a flag per node (1 where a linear node was flattened away), and a flag
+    per node that is read by exactly one node (1 byte each: a graph may have millions).
     """
     steps = recording.steps
     uses = [0] * len(steps)
@@ -572,7 +573,7 @@ def _lower(recording: Recording) -> tuple[dict[int, _Linear], bytearray]:
                 weights.append(coefficient)
         linear[i] = _Linear(inputs, weights, constant) if len(inputs) > 1 else \
             _Linear(tuple(inputs), tuple(weights), constant)
-    return linear, folded_away
+    return linear, folded_away, bytes([n == 1 for n in uses])
 
 
 def _order(keys: dict[tuple, int], rank: Callable[[tuple], int]) -> dict[int, int]:
@@ -608,7 +609,7 @@ class NumpyBackend:
     def __init__(self, recording: Recording, gradients: bool = True) -> None:
         steps = recording.steps
         self.gradients = gradients  # False: a forward-only program, no backward pass
-        linear, folded_away = _lower(recording)
+        linear, folded_away, used_once = _lower(recording)
         n_leaves = len(recording.leaves)
         # Per node of the recording: its place in the value array (the leaves come first), and
         # its group (the leaves' is -1). A graph may have millions of nodes.
@@ -673,7 +674,7 @@ class NumpyBackend:
         if run is not None:
             run.close()
         self.size, self.n_leaves = size, n_leaves
-        self._fuse_relus(steps)
+        self._fuse_relus(used_once)
         self.leaf_order, moved = self._place_leaves(recording)
         # A leaf returned beside the loss (or as the loss) moved with the leaves' new layout.
         self.root = int(moved[position[recording.root]])
@@ -681,14 +682,10 @@ class NumpyBackend:
         self.values = np.zeros(size)
         self.grads = np.zeros(size if gradients else 0)
 
-    def _fuse_relus(self, steps: list[Step]) -> None:
+    def _fuse_relus(self, used_once: bytes) -> None:
         """Let a matrix product apply the relu that reads all of it and that alone reads it."""
         if not any(isinstance(op, MatrixProduct) for op in self.operations):
             return
-        uses = [0] * len(steps)
-        for step in steps:
-            for j in step.inputs:
-                uses[j] += 1
         products = {(op.out.start, op.out.stop): op for op in self.operations
                     if isinstance(op, MatrixProduct)}
         fused = set()
@@ -698,7 +695,7 @@ class NumpyBackend:
                 continue
             product = products.get((op.inputs[0].slice.start, op.inputs[0].slice.stop))
             if product is not None and product.relu is None \
-                    and all(uses[i] == 1 for i in product.members):
+                    and all(used_once[i] for i in product.members):
                 product.relu = op.out
                 fused.add(k)
         self.operations = [op for k, op in enumerate(self.operations) if k not in fused]
