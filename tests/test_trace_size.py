@@ -183,3 +183,18 @@ def test_the_size_benchmark_runs_as_the_readme_shows():
     lines = done.stdout.splitlines()
     assert [line.split(":")[0].strip() for line in lines] == ["python", "numpy"]
     assert all("3,000 nodes: trace" in line and "MB" in line for line in lines)
+
+
+def test_without_scalar_runs_every_group_is_an_array_operation():
+    from tinygrad_edu.tracing.numpy_backend import NumpyBackend
+    from tinygrad_edu.tracing.recording import record
+
+    x = Value(0.3)
+    recording = record(chain(x, 20))
+    backend = NumpyBackend(recording, scalar_runs=False)  # for a reader of each node's own op
+    assert len(backend.operations) == 40 and not any(
+        isinstance(op, ScalarRun) for op in backend.operations)
+    value, _, grads = backend.run([0.3])
+    expected_value, expected = eager(lambda: chain(x, 20), [x])
+    assert math.isclose(value, expected_value, rel_tol=1e-12)
+    assert math.isclose(grads[0], expected[0], rel_tol=1e-12)

@@ -606,7 +606,10 @@ class NumpyBackend:
 
     name = "numpy"
 
-    def __init__(self, recording: Recording, gradients: bool = True) -> None:
+    def __init__(self, recording: Recording, gradients: bool = True,
+                 scalar_runs: bool = True) -> None:
+        """scalar_runs=False: every group is an array operation, a group of one node too (for
+        a reader of the operations that wants each node's own; runs are the fast way)."""
         steps = recording.steps
         self.gradients = gradients  # False: a forward-only program, no backward pass
         linear, folded_away, used_once = _lower(recording)
@@ -650,8 +653,8 @@ class NumpyBackend:
         for i in firsts:
             members = more.get(i)
             lowered = linear.get(i)
-            if members is None and len(steps[i].inputs if lowered is None else
-                                       lowered.inputs) <= SCALAR_INPUTS:
+            terms = steps[i].inputs if lowered is None else lowered.inputs
+            if scalar_runs and members is None and len(terms) <= SCALAR_INPUTS:
                 if run is None:
                     run = ScalarRun(size)
                     self.operations.append(run)
