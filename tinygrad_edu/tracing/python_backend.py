@@ -17,7 +17,7 @@ import linecache
 import math
 import re
 import weakref
-from typing import Any, Callable, Union
+from typing import Any, Callable, NamedTuple, Union
 
 from tinygrad_edu import engine
 from tinygrad_edu.engine import FLOATS, number_text
@@ -429,26 +429,67 @@ def _forward_lines(i: int, step: Step, names: list[str], lines: list[str],
                    watched: dict[str, None]) -> None:
     """Add step i's forward lines (its domain check, if any, and its value) to `lines`, and
     to `watched` its operands if its op could hide a NaN or inf in them (relu(-inf) = 0)."""
-    operands = [names[j] for j in step.inputs]
-    check = _domain_check(i, step, operands)
-    if check:
-        lines.append(f"    {check}")
-    lines.append(f"    {names[i]} = {step_source(step, operands)}")
+    template = _template(step)
+    words = [names[j] for j in step.inputs]
+    words += (names[i], str(i))
+    if template.check:
+        lines.append(f"    {template.check.format(*words)}")
+    lines.append(f"    {names[i]} = {template.value.format(*words)}")
     if hides_non_finite(step.made_by):
-        watched.update(dict.fromkeys(operands))
+        watched.update(dict.fromkeys(words[:-2]))
 
 
 def _edge_factors(i: int, step: Step, names: list[str]) -> list[tuple[int, str]]:
     """(input, its local derivative as the source of a factor) for each edge of step i."""
-    inputs = [Expr(names[j]) for j in step.inputs]
-    factors = []
-    for j, local in zip(step.inputs, step.derivatives(SOURCE, Expr(names[i]), inputs)):
-        local = _expr(local)
-        factors.append((j, local.text if local.binding > _PRODUCT else f"({local.text})"))
-    return factors
+    words = [names[j] for j in step.inputs]
+    words += (names[i], str(i))
+    return [(j, factor.format(*words)) for j, factor in zip(step.inputs, _template(step).factors)]
 
 
-def _domain_check(i: int, step: Step, operands: list[str]) -> str:
+class _Template(NamedTuple):
+    """A step's lines with its operands, its own name and its number left as {0}, {1}, ...:
+    nodes of one shape (every `x * 0.999` of a chain) are written once and filled in."""
+
+    value: str
+    check: str
+    factors: tuple[str, ...]
+
+
+_TEMPLATES: dict[tuple, _Template] = {}
+# The placeholders a template is written with: characters no generated code contains.
+_HOLE = re.compile("\x00(\\d+)\x01")
+
+
+def _template(step: Step) -> _Template:
+    """The step's lines as format strings: {k} the k-th input's name, then its own, then i."""
+    fixed = step.constant_edges()
+    key = (step.primitive, len(step.inputs), step.constant, step.left, step.count, step.pairs,
+           step.factors, step.constant == 0.0 and math.copysign(1.0, step.constant),
+           *[(r, r == 0.0 and math.copysign(1.0, r)) for r, f in zip(step.recorded, fixed) if f])
+    template = _TEMPLATES.get(key)
+    if template is None:
+        n = len(step.inputs)
+        holes = [f"\x00{k}\x01" for k in range(n + 2)]
+        inputs = [Expr(hole) for hole in holes[:n]]
+        factors = []
+        for local in step.derivatives(SOURCE, Expr(holes[n]), inputs):
+            local = _expr(local)
+            factors.append(local.text if local.binding > _PRODUCT else f"({local.text})")
+        template = _Template(_format(step_source(step, holes[:n])),
+                             _format(_domain_check(holes[n + 1], step, holes[:n])),
+                             tuple(map(_format, factors)))
+        if len(_TEMPLATES) >= 10_000:  # a graph of many different shapes
+            _TEMPLATES.clear()
+        _TEMPLATES[key] = template
+    return template
+
+
+def _format(text: str) -> str:
+    """Generated text with placeholders, as a format string: braces doubled, holes {k}."""
+    return _HOLE.sub(r"{\1}", text.replace("{", "{{").replace("}", "}}"))
+
+
+def _domain_check(i: Union[int, str], step: Step, operands: list[str]) -> str:
     """`if <outside the op's domain>: domain_error(i, ...)`, from the Primitive's own rules,
     or "" where the op has none or its operands cannot leave it."""
     primitive = step.made_by
