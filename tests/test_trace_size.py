@@ -198,3 +198,19 @@ def test_without_scalar_runs_every_group_is_an_array_operation():
     expected_value, expected = eager(lambda: chain(x, 20), [x])
     assert math.isclose(value, expected_value, rel_tol=1e-12)
     assert math.isclose(grads[0], expected[0], rel_tol=1e-12)
+
+
+def test_nodes_written_from_one_template_keep_their_own_numbers_and_names():
+    # The python backend writes each shape of node once and fills in the names: the sign of
+    # a zero, the side of a constant and a domain check's node number stay each node's own.
+    x = Value(2.0, label="x")
+    program = trace(lambda: (x * 0.0 + x * -0.0 + (3.0 - x) + (x - 3.0)
+                             + (x + 1.0).log() + (x + 5.0).log()))
+    source = program.source
+    for line in ("x * 0.0", "x * -0.0", "3.0 - x", "x - 3.0"):
+        assert line in source
+    checks = [line for line in source.splitlines() if "domain_error(" in line]
+    assert len(checks) == 2 and checks[0] != checks[1]
+    x.data = -3.0  # x + 1.0 is -2: the first log refuses, naming its own operand
+    with pytest.raises(ValueError, match="-2"):
+        program()
