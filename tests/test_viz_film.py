@@ -191,3 +191,26 @@ def test_the_classifier_demo_writes_its_film(tmp_path, capsys):
     data = page_data(result["film"].read_text(encoding="utf-8"))
     assert len(data["frames"]) == 21 and data["layers"] == [2, 16, 1]
     assert str(tmp_path / "film.html") in capsys.readouterr().out
+
+
+def test_every_page_fills_every_slot_of_its_templates():
+    # The film and the playground share their panels 3 and 4 (film_panels.html), put in by a
+    # slot; a slot that nothing filled would stay in the page as {{...}}.
+    import re
+
+    from tinygrad_edu.data import make_moons
+    from tinygrad_edu.nn import MLP
+    from tinygrad_edu.optim import Adam
+    from tinygrad_edu.train import fit
+    from tinygrad_edu.viz import film
+    from tinygrad_edu.viz.playground_server import page
+    from tinygrad_edu.viz.walkthrough import fill_template
+
+    assert fill_template("<{{A_1}}>", {"A_1": "x"}) == "<x>"
+    X, y = make_moons(n_samples=20, seed=0)
+    model = MLP(2, [3, 1], seed=0)
+    history = fit(model, X, y, Adam(model.parameters(), lr=0.05), steps=3, compile=True,
+                  record=True, progress=False)
+    for html in (film(model, X, y, history).html, page()):
+        assert not re.search(r"\{\{[A-Za-z0-9_]+\}\}", html)
+        assert html.count('id="network-panel"') == 1 and html.count('id="graph-panel"') == 1

@@ -207,6 +207,7 @@ class _FilmParts:
         return fill_template(_template("film.html"), {
             "TITLE": html.escape(self.title),
             "STYLE": _template("film.css"),
+            "NETWORK_AND_GRAPH_PANELS": _template("film_panels.html"),
             "SCRIPT": _template("film_panels.js") + "\n" +
             fill_template(_template("film.js"), {"DATA": _script_json(data)}),
         })

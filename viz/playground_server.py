@@ -366,6 +366,7 @@ def page() -> str:
     return fill_template(_template("playground.html"), {
         "TITLE": html.escape("tinygrad_edu playground"),
         "STYLE": _template("film.css") + "\n" + _template("playground.css"),
+        "NETWORK_AND_GRAPH_PANELS": _template("film_panels.html"),
         "SCRIPT": _template("film_panels.js") + "\n" + script,
     })
 

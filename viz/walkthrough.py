@@ -44,7 +44,7 @@ ORDINALS = ("1st", "2nd", "3rd")
 # n-ary ops with more operands than this are summarised instead of written out in full.
 MAX_OPERANDS_SHOWN = 6
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-_SLOT = re.compile(r"\{\{([A-Z]+)\}\}")
+_SLOT = re.compile(r"\{\{([A-Z][A-Z0-9_]*)\}\}")
 _SVG_HEIGHT = re.compile(r'<svg width="[\d.]+pt" height="([\d.]+)pt"')
 LEAF_KINDS = {
     "input": "an input: its value is given",
