@@ -198,8 +198,11 @@ def test_concurrent_sessions_train_apart_and_the_limit_is_said():
         for thread in threads:
             thread.join(60)
         alone = Run(check_setup({"points": 60, "hidden": [4], "seed": 0}))
-        assert results[keys[0]] == alone.train(40, 10.0)["losses"]
-        assert results[keys[0]] != results[keys[1]]
+        # A request trains for at most 0.5 s: on a loaded machine that may be one step. Each
+        # session's steps are those of its own run alone, however many it had time for.
+        done = results[keys[0]]
+        assert 1 <= len(done) <= 40 and done == alone.train(40, 10.0)["losses"][:len(done)]
+        assert results[keys[0]][0] != results[keys[1]][0]
         for _ in range(MAX_SESSIONS - 2):
             session_with(server, points=20, hidden=[1])
         status, answer = request(server, "POST", "/api/session", {})
