@@ -23,7 +23,7 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence, Union, cast
+from typing import Any, Callable, Sequence, Union, cast
 
 if __name__ != "tinygrad_edu.torch":  # found as `torch` itself: Python started in this folder
     raise ImportError(f"{__file__} is tinygrad_edu's bridge to PyTorch, but it was imported as "
@@ -594,5 +594,39 @@ if __name__ == "__main__":
 '''
 
 
+# ------------------------------------------------------- a traced program in torch
+def torch_inputs(program: Any, requires_grad: bool = True) -> dict[str, torch.Tensor]:
+    """The arguments of `program.torch_source`, by name: float64 tensors of the leaves' current
+    data, in the layout the source documents (`layers_0_weight[j, i]` is `layers.0.neurons.j.w.i`).
+
+    `torch_function(program)(**torch_inputs(program))` computes the program's loss;
+    with requires_grad (the default) `.backward()` on it fills every tensor's `.grad`.
+    A training program writes its parameters back into their Values first (sync).
+    """
+    if getattr(program, "training", None) is not None:
+        program.sync()
+    return {name: torch.tensor(data, dtype=torch.float64, requires_grad=requires_grad)
+            for name, data in program.torch_code.argument_data().items()}
+
+
+def torch_function(program: Any) -> Callable[..., Any]:
+    """The function `program.torch_source` defines, made by running that source with torch."""
+    code = program.torch_code
+    namespace: dict[str, Any] = {}
+    exec(compile(code.source, f"<torch_source of {program!r}>", "exec"), namespace)
+    return namespace[code.function_name]
+
+
+def leaf_gradients(program: Any, inputs: dict[str, torch.Tensor]) -> list[float]:
+    """Each leaf's gradient (in the order of `program.leaves`) read from the `.grad` of the
+    tensors of torch_inputs, after backward(): what program() adds into the leaves' .grad."""
+    found = {}
+    for leaf, name, index in program.torch_code.places:
+        grad = inputs[name].grad
+        found[id(leaf)] = 0.0 if grad is None else float(grad[index])
+    return [found[id(leaf)] for leaf in program.leaves]
+
+
 __all__ = ["ACTIVATION_MODULES", "TORCH_LOSSES", "Comparison", "Network", "Row", "TorchLoss",
-           "compare", "export_files", "from_torch", "parameter_names", "to_torch"]
+           "compare", "export_files", "from_torch", "leaf_gradients", "parameter_names",
+           "to_torch", "torch_function", "torch_inputs"]
