@@ -177,16 +177,32 @@ def _scalar_code(recording: Recording, function_name: str) -> TorchCode:
 def _function(function_name: str, shapes: dict[str, tuple[int, ...]], constants: list[str],
               lines: list[str], result: str, extras: Optional[str]) -> str:
     """The whole source: the import, the constants, the def with its arguments' shapes."""
-    described = ", ".join(f"{name}: {_shape_text(shape) or 'a number'}"
-                          for name, shape in shapes.items())
     head = [HEADER.rstrip("\n")]
     if constants:
-        head += ["", "# numbers the trace baked in (plain floats, not Values)", *constants]
-    head += ["", "", f"def {function_name}({', '.join(shapes)}):",
-             f"    # {described}" if len(described) < 200 else
-             f"    # {len(shapes)} tensors: see tinygrad_edu.torch.torch_inputs(program)"]
+        head += ["", *constants]
+    opening = f"def {function_name}("
+    head += ["", "", *_wrapped(list(shapes), opening, " " * len(opening), "):")]
+    described = [f"{name}: {_shape_text(shape) or 'a number'}" for name, shape in shapes.items()]
+    if len(described) > 12:
+        described = [*described[:11], f"... ({len(shapes)} tensors in all)"]
+    head += _wrapped(described, "    # ", "    # ", "")
     tail = f"    return {result}" + (f", {extras}" if extras else "")
     return "\n".join(head + lines + [tail]) + "\n"
+
+
+def _wrapped(items: list[str], first: str, indent: str, end: str, width: int = 96) -> list[str]:
+    """`first` + the items joined by ", " + `end`, over lines of at most `width` characters."""
+    lines, line = [], first
+    for k, item in enumerate(items):
+        text = item + ("," if k < len(items) - 1 else end)
+        if line not in (first, indent) and len(line) + 1 + len(text) > width:
+            lines.append(line)
+            line = indent
+        line += text if line in (first, indent) else " " + text
+    if not items:
+        line += end
+    lines.append(line)
+    return lines
 
 
 def _shape_text(shape: Sequence[int]) -> str:
@@ -396,16 +412,29 @@ class _Writer:
         if sliced is not None:
             return Expr(f"{name}[{sliced}]")
         if len(tensor) == 1:
-            text = f"{name}[{flats}]"
+            text = f"{name}[{self.positions(flats)}]"
         elif len(tensor) == 2:
             rows, columns = zip(*(self._unravel(f, tensor) for f in flats))
-            row_text = str(rows[0]) if len(set(rows)) == 1 < len(set(columns)) else str(list(rows))
+            row_text = str(rows[0]) if len(set(rows)) == 1 < len(set(columns)) \
+                else self.positions(rows)
             column_text = str(columns[0]) if len(set(columns)) == 1 < len(set(rows)) \
-                else str(list(columns))
+                else self.positions(columns)
             text = f"{name}[{row_text}, {column_text}]"
         else:
-            text = f"{name}.reshape(-1)[{flats}]"
+            text = f"{name}.reshape(-1)[{self.positions(flats)}]"
         return Expr(text if len(shape) == 1 else f"{text}.reshape({_shape_tuple(shape)})")
+
+    def positions(self, index: Sequence[int]) -> str:
+        """A list of positions to pick, as source: written out when short, else named above the
+        function (which entries a group reads, such as the examples whose label is 1)."""
+        text = f"[{', '.join(map(str, index))}]"
+        if len(index) <= INLINE_NUMBERS:
+            return text
+        name = self._numbered("picked")
+        if name == "picked1":
+            self.constants.append("# which entries a group of nodes reads")
+        self.constants.append(f"{name} = {text}")
+        return name
 
     def number(self, values: Any, shape: tuple[int, ...]) -> Any:
         """Numbers as source: one literal where they are all equal, else a tensor (named above the
@@ -418,6 +447,8 @@ class _Writer:
         if len(flat) <= INLINE_NUMBERS:
             return Expr(text)
         name = self._numbered("c")
+        if name == "c1":
+            self.constants.append("# numbers that differ from node to node of a group")
         self.constants.append(f"{name} = {text}")
         return Expr(name)
 
@@ -522,7 +553,9 @@ class _Writer:
                     row_order = np.arange(rows)
                 x = self._fresh("X")
                 literal_ = _tensor_literal(numbers[np.argsort(row_order)].tolist(), multiline=True)
-                self.constants.append(f"{x} = {literal_}")
+                self.constants += [
+                    "# the inputs the trace saw as numbers (plain floats, not Values)",
+                    f"{x} = {literal_}"]
             w = self.read(weights, weights.shape, "W").text
             terms.append(f"{x} @ {w}.T")
         if column_order is None:
@@ -672,6 +705,8 @@ class _Writer:
             return mean if weights[0] > 0.0 else -mean
         value: Any = None
         for weight in dict.fromkeys(float(weights[k]) for k in by_place):
+            if weight == 0.0 and np.any(weights != 0.0):
+                continue  # terms times 0 (z · (1 - y) where y = 1): they add nothing
             parts: dict[str, list[int]] = {}
             for k in by_place:
                 if weights[k] == weight:
