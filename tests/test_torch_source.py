@@ -396,3 +396,29 @@ def test_a_loss_that_is_a_leaf_or_a_single_node_runs():
     assert_same_numbers(trace(lambda: a.exp()))
     assert_same_numbers(trace(lambda: a * 1.0))
     assert math.isfinite(a.data)
+
+
+def test_an_op_added_to_the_engine_is_written_with_no_edit_here():
+    # README "Adding an op": softplus, built from relu, log and exp; made without entering the
+    # table, so other tests do not see it.
+    softplus = engine.Primitive(
+        "softplus", 1, forward=lambda m, x: m.relu(x) + m.log(1.0 + m.exp(x - 2.0 * m.relu(x))),
+        derivative=(lambda m, out, x: m.sigmoid(x),), activation=True)
+    a = Value(0.5, label="a")
+    program = trace(lambda: engine.apply(softplus, a * 3.0) * 2.0)
+    assert "torch.log(1.0 + torch.exp(" in program.torch_source
+    assert_same_numbers(program)
+    assert_same_numbers(program, vectorise=False)
+
+
+def test_the_readme_shows_what_the_lecture_network_prints():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    shown = [block for block in re.findall(r"```text\n(.*?)```", readme, flags=re.S)
+             if block.startswith("def forward(layers_0_weight")]
+    assert len(shown) == 1
+    program, _ = lecture_program()
+    assert program.torch_source.split("\n\n\n", 1)[1] == shown[0]
+    assert "exp1 = torch.exp(b)`, `v1 = a * b`,\n`v2 = v1 + exp1`, `loss = torch.tanh(v2)`" \
+        in readme  # what test_a_graph_that_is_no_network_is_scalar_code... checks
