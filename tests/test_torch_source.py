@@ -422,3 +422,21 @@ def test_the_readme_shows_what_the_lecture_network_prints():
     assert program.torch_source.split("\n\n\n", 1)[1] == shown[0]
     assert "exp1 = torch.exp(b)`, `v1 = a * b`,\n`v2 = v1 + exp1`, `loss = torch.tanh(v2)`" \
         in readme  # what test_a_graph_that_is_no_network_is_scalar_code... checks
+
+
+def test_the_helpers_refuse_what_is_not_a_program_or_its_inputs():
+    needs_torch()
+    from tinygrad_edu.torch import leaf_gradients, torch_function, torch_inputs
+
+    for helper in (torch_inputs, torch_function):
+        with pytest.raises(TypeError, match=rf"{helper.__name__}: program must be a traced "
+                                            r"Program \(tinygrad_edu.trace\(fn\)\), got str: "
+                                            r"'loss'"):
+            helper("loss")
+    program, _ = lecture_program()
+    inputs = torch_inputs(program)
+    del inputs["layers_0_bias"]
+    with pytest.raises(ValueError, match=r"leaf_gradients: inputs must be the tensors "
+                                         r"torch_inputs\(program\) gave; 'layers_0_bias' should "
+                                         r"be a tensor of shape \(4,\), got NoneType: None"):
+        leaf_gradients(program, inputs)

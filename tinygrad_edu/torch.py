@@ -13,6 +13,11 @@ neuron 3, the weight on input 1) is `layers.0.weight[3, 1]` in PyTorch, and
 per layer for the whole batch; `compare` shows that the loss, every output and
 every gradient come out the same, to float64 rounding.
 
+A traced program writes its own forward pass as PyTorch code (`program.torch_source`);
+`torch_inputs(program)` builds that function's arguments from the leaves' data,
+`torch_function(program)` runs the source, and `leaf_gradients` reads each leaf's
+gradient back from the tensors' `.grad`.
+
 This module needs PyTorch: pip install 'tinygrad_edu[torch]'.
 """
 
@@ -603,7 +608,8 @@ def torch_inputs(program: Any, requires_grad: bool = True) -> dict[str, torch.Te
     with requires_grad (the default) `.backward()` on it fills every tensor's `.grad`.
     A training program writes its parameters back into their Values first (sync).
     """
-    if getattr(program, "training", None) is not None:
+    _check_program(program, "torch_inputs")
+    if program.training is not None:
         program.sync()
     return {name: torch.tensor(data, dtype=torch.float64, requires_grad=requires_grad)
             for name, data in program.torch_code.argument_data().items()}
@@ -611,15 +617,32 @@ def torch_inputs(program: Any, requires_grad: bool = True) -> dict[str, torch.Te
 
 def torch_function(program: Any) -> Callable[..., Any]:
     """The function `program.torch_source` defines, made by running that source with torch."""
+    _check_program(program, "torch_function")
     code = program.torch_code
     namespace: dict[str, Any] = {}
     exec(compile(code.source, f"<torch_source of {program!r}>", "exec"), namespace)
     return namespace[code.function_name]
 
 
+def _check_program(program: Any, caller: str) -> None:
+    from tinygrad_edu.tracing import Program  # the bridge sits on top of the library
+
+    if not isinstance(program, Program):
+        raise TypeError(f"{caller}: program must be a traced Program (tinygrad_edu.trace(fn)), "
+                        f"got {type(program).__name__}: {program!r:.60}")
+
+
 def leaf_gradients(program: Any, inputs: dict[str, torch.Tensor]) -> list[float]:
     """Each leaf's gradient (in the order of `program.leaves`) read from the `.grad` of the
     tensors of torch_inputs, after backward(): what program() adds into the leaves' .grad."""
+    _check_program(program, "leaf_gradients")
+    shapes = program.torch_code.shapes
+    for name, shape in shapes.items():
+        given = inputs.get(name) if isinstance(inputs, dict) else None
+        if not isinstance(given, torch.Tensor) or tuple(given.shape) != shape:
+            raise ValueError(f"leaf_gradients: inputs must be the tensors torch_inputs(program) "
+                             f"gave; {name!r} should be a tensor of shape {shape}, got "
+                             f"{type(given).__name__}: {given!r:.60}")
     found = {}
     for leaf, name, index in program.torch_code.places:
         grad = inputs[name].grad

@@ -264,7 +264,7 @@ class _Writer:
         self.arguments: dict[str, tuple[int, ...]] = {}  # the leaves' tensors, in order of use
         self.leaf_tensors: set[str] = set()
         self.place: dict[int, tuple[str, tuple[int, ...]]] = {}
-        self.used = set(keyword.kwlist) | {"torch", function_name}
+        self.used = set(keyword.kwlist) | {"torch", "sum", function_name}
         self.constants: list[str] = []
         self.lines: list[tuple[str, str]] = []  # (code, comment)
         self.counters: dict[str, int] = {}
