@@ -92,12 +92,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     print("   " + source.split("\n\n\n", 1)[-1].rstrip().replace("\n", "\n   "))
     print("   (above it, X = torch.tensor([...]): the 8 points, which the trace saw as plain "
           "floats)")
-    inputs = torch_inputs(program)  # float64 tensors of the leaves' data, named as in the source
-    traced_loss = torch_function(program)(**inputs)
+    arguments = torch_inputs(program)  # float64 tensors of the leaves' data, named as in it
+    traced_loss = torch_function(program)(**arguments)
     traced_loss.backward()
     model.zero_grad()
     value = program()  # the program's forward and backward: into the parameters' .grad
-    gradients = leaf_gradients(program, inputs)
+    gradients = leaf_gradients(program, arguments)
     source_difference = max([relative(traced_loss.item(), value)]
                             + [relative(g, leaf.grad)
                                for g, leaf in zip(gradients, program.leaves)])

@@ -166,8 +166,9 @@ def _scalar_code(recording: Recording, function_name: str) -> TorchCode:
         if step.primitive is not None:
             value = _expr(step.forward(TENSORS, [Expr(names[j]) for j in step.inputs]))
             lines.append(f"    {names[i]} = {value.text}")
-    shapes = {names[i]: () for i in recording.leaves}
-    places = [(recording.nodes[i], names[i], ()) for i in recording.leaves]
+    shapes: dict[str, tuple[int, ...]] = {names[i]: () for i in recording.leaves}
+    places: list[tuple[Value, str, tuple[int, ...]]] = [(recording.nodes[i], names[i], ())
+                                                        for i in recording.leaves]
     extras = (f"torch.stack([{', '.join(names[j] for j in recording.outputs)}])"
               if recording.outputs else None)
     return TorchCode(_function(function_name, shapes, [], lines, names[root], extras),
@@ -659,8 +660,9 @@ class _Writer:
         count, terms = index.shape
         constants = op.constants if op.constants is not None else np.zeros(count)
         value: Any = None
+        shape: tuple[int, ...] = ()
         if count == 1 and terms > TERMS_WRITTEN_OUT:
-            order, shape = np.arange(1), ()
+            order = np.arange(1)
             value = self._total(index[0], coefficients[0])
         elif terms <= TERMS_WRITTEN_OUT and terms:
             order, shape = self.follow(index[:, 0])
