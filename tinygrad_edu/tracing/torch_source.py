@@ -40,8 +40,10 @@ from tinygrad_edu.engine import Value
 from tinygrad_edu.tracing.python_backend import SOURCE, Expr, _call, _expr, literal, variable_names
 from tinygrad_edu.tracing.recording import Recording
 
-# A literal with more numbers than this is written above the function, under a name.
+# A list of positions longer than this, or a tensor literal longer than that many
+# characters, is written above the function, under a name.
 INLINE_NUMBERS = 8
+INLINE_CHARACTERS = 60
 # A weighted sum or dot of at most this many terms per row is written term by term.
 TERMS_WRITTEN_OUT = 4
 # What the generated code runs with: `exec(source, {"torch": torch})`.
@@ -270,6 +272,8 @@ class _Writer:
         self.lines: list[tuple[str, str]] = []  # (code, comment)
         self.counters: dict[str, int] = {}
         self.loose: set[int] = set()
+        # The arguments the layers read (their inputs, weights and biases) come first.
+        self.in_product, self.product_arguments = False, []
         self._label_tensors()
 
     # ------------------------------------------------------------ names and places
@@ -372,6 +376,8 @@ class _Writer:
             name, index = self.place[p]
             if name in self.leaf_tensors and name not in self.arguments:
                 self.arguments[name] = self.shapes[name]
+            if self.in_product and name in self.leaf_tensors:
+                self.product_arguments.append(name)
             found.append((name, self._flat(name, index)))
         return found
 
@@ -440,13 +446,19 @@ class _Writer:
     def number(self, values: Any, shape: tuple[int, ...]) -> Any:
         """Numbers as source: one literal where they are all equal, else a tensor (named above the
         function when long)."""
-        flat = [float(x) for x in self.np.asarray(values, dtype=float).ravel()]
+        array = self.np.asarray(values, dtype=float).reshape(shape)
+        flat = array.ravel().tolist()
         if flat and all(x == flat[0] for x in flat):
             return flat[0]
-        text = _tensor_literal(self.np.asarray(flat).reshape(shape).tolist(),
-                               multiline=len(flat) > INLINE_NUMBERS)
-        if len(flat) <= INLINE_NUMBERS:
+        if len(shape) == 2 and (array == array[:, :1]).all():
+            array = array[:, :1]  # one number per row: a column, which broadcasts along the row
+        elif len(shape) == 2 and (array == array[:1]).all():
+            array = array[0]  # the same row in every row: a vector, which broadcasts
+        flat = array.ravel().tolist()
+        text = _tensor_literal(array.tolist())
+        if len(text) <= INLINE_CHARACTERS:
             return Expr(text)
+        text = _tensor_literal(array.tolist(), multiline=True)
         name = self._numbered("c")
         if name == "c1":
             self.constants.append("# numbers that differ from node to node of a group")
@@ -468,7 +480,21 @@ class _Writer:
             flats = [flat for _, flat in places]
             if sorted(flats) == list(range(math.prod(self.shapes[name]))):
                 return np.argsort(flats), self.shapes[name]
-        return np.arange(count), ((count,) if count > 1 else ())
+        if len(set(places)) == count:  # several tensors, or part of one: read in their order
+            rank = {name: r for r, name in enumerate(self.shapes)}
+            return np.array(sorted(range(count), key=lambda k: (rank[places[k][0]],
+                                                                places[k][1]))), (count,)
+        return np.arange(count), (count,)
+
+    def _named(self, value: Expr, shape: tuple[int, ...]) -> Expr:
+        """`value` itself, or where it is pieced together from several tensors, a line of its
+        own (`cat1 = torch.cat([...])`) and its name: the op's line then reads as the op."""
+        if not value.text.startswith(("torch.cat(", "torch.stack(")):
+            return value
+        name = self._numbered("cat" if value.text.startswith("torch.cat(") else "stack")
+        self.emit(name, value, _shape_text(shape))
+        self._tensor(name, shape, [])  # read by this op only: no value of the graph is here
+        return Expr(name)
 
     # --------------------------------------------------------------- emitting
     def emit(self, name: str, value: Any, comment: str = "") -> None:
@@ -489,7 +515,7 @@ class _Writer:
     def write(self) -> TorchCode:
         from tinygrad_edu.tracing import numpy_backend as nb
 
-        writers = {nb.MatrixProduct: self._product, nb.Elementwise: self._elementwise,
+        writers = {nb.MatrixProduct: self._in_product, nb.Elementwise: self._elementwise,
                    nb.Linear: self._linear, nb.GatheredDot: self._dot}
         self.layer = 0
         for operation in self.backend.operations:
@@ -512,9 +538,17 @@ class _Writer:
         width = max((len(code) for code, _ in self.lines), default=0)
         lines = [f"    {code:{min(width, 60)}}  # {comment}" if comment else f"    {code}"
                  for code, comment in self.lines]
-        source = _function(self.function_name, self.arguments, self.constants, lines, root.text,
-                           extras)
-        return TorchCode(source, self.function_name, dict(self.arguments), places, True)
+        order = list(dict.fromkeys([*self.product_arguments, *self.arguments]))
+        arguments = {name: self.arguments[name] for name in order}
+        source = _function(self.function_name, arguments, self.constants, lines, root.text, extras)
+        return TorchCode(source, self.function_name, arguments, places, True)
+
+    def _in_product(self, op: Any) -> None:
+        self.in_product = True
+        try:
+            self._product(op)
+        finally:
+            self.in_product = False
 
     # ---------------------------------------------------------- the operations
     def _product(self, op: Any) -> None:
@@ -638,7 +672,12 @@ class _Writer:
     def _elementwise(self, op: Any) -> None:
         """One primitive over a group: its rule read with TENSORS on the gathered inputs."""
         order, shape = self.follow(op.inputs[0].index)
-        operands: list[Any] = [self.read(gather.index[order], shape) for gather in op.inputs]
+        reads = [self.read(gather.index[order], shape) for gather in op.inputs]
+        named: dict[str, Expr] = {}
+        for read in reads:  # x * x: one name for x
+            if read.text not in named:
+                named[read.text] = self._named(read, shape)
+        operands: list[Any] = [named[read.text] for read in reads]
         if op.step.constant is not None:
             constant = self.number(op.constants[order], shape)
             operands = [constant, *operands] if op.step.left else [*operands, constant]
@@ -666,10 +705,8 @@ class _Writer:
             value = self._total(index[0], coefficients[0])
         elif terms <= TERMS_WRITTEN_OUT and terms:
             order, shape = self.follow(index[:, 0])
-            constant = self.number(constants[order], shape)
-            first = self.number(coefficients[order, 0], shape)
-            if type(constant) is not Expr and constant != 0.0 and type(first) is not Expr \
-                    and first < 0.0:
+            constant, first = _uniform(constants), _uniform(coefficients[:, 0])
+            if constant and first is not None and first < 0.0:
                 value = constant  # 1.0 - x reads better than -x + 1.0
                 constants = np.zeros(count)
             for k in range(terms):
@@ -717,7 +754,8 @@ class _Writer:
             for name, flats in parts.items():
                 whole = flats == list(range(math.prod(self.shapes[name])))
                 part = Expr(name) if whole else self._part(name, flats, (len(flats),))
-                total = _plus(total, Expr(f"{_atom(part)}.sum()"))
+                total = _plus(total, part if whole and not self.shapes[name] else
+                              Expr(f"{_atom(part)}.sum()"))  # a number is its own sum
             value = _weighted(value, weight, total)
         return value
     def _dot(self, op: Any) -> None:
@@ -755,6 +793,12 @@ class _Writer:
         self.outputs(name, shape, op.out, np.arange(count))
 
 
+def _uniform(values: Any) -> Optional[float]:
+    """The one number all of `values` are, or None where they differ."""
+    flat = [float(x) for x in values.ravel()]
+    return flat[0] if flat and all(x == flat[0] for x in flat) else None
+
+
 def _weighted(total: Any, coefficient: Any, x: Expr) -> Any:
     """total + coefficient · x, written as a person would: `a - b`, `a + 2.0 * b`, `-x`."""
     if type(coefficient) is not Expr:
@@ -789,6 +833,8 @@ def _adapt(name: str, tensor: tuple[int, ...], shape: tuple[int, ...]) -> str:
         return f"{name}[:, 0]"
     if len(shape) == 1 and tensor == (1, shape[0]):
         return f"{name}[0]"
+    if len(shape) == 1:
+        return f"{name}.flatten()"
     if not shape:
         return f"{name}[{', '.join('0' for _ in tensor)}]"
     if len(tensor) == 1 and shape == (tensor[0], 1):
