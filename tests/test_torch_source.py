@@ -340,14 +340,15 @@ def networks(draw):
         X = [[Value(x, label=f"x{k}.{i}") for i, x in enumerate(row)] for k, row in enumerate(X)]
     if name in VALUE_LABELS and draw(st.booleans()):
         ys = [as_value_target(t, classes) for t in ys]
-    return model, X, ys, loss
+    return model, X, ys, loss, draw(st.sampled_from(["python", "numpy"]))
 
 
 @settings(max_examples=30)
 @given(networks())
 def test_random_networks_give_the_programs_loss_and_gradients(network):
-    model, X, ys, loss = network
-    program = trace(lambda: losses.mean_loss([loss(model.outputs(x), t) for x, t in zip(X, ys)]))
+    model, X, ys, loss, backend = network  # the program's backend: the source is the same
+    program = trace(lambda: losses.mean_loss([loss(model.outputs(x), t) for x, t in zip(X, ys)]),
+                    backend=backend)
     code = assert_same_numbers(program)
     assert sum("@" in line for line in body(code.source)) <= len(model.layers)
 

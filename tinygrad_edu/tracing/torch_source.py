@@ -109,7 +109,8 @@ class TorchCode:
     """The generated source, and where each leaf of the graph sits in its arguments.
 
     `places[k]` is (leaf Value, argument name, index in that tensor) for every
-    leaf; `shapes` gives each argument's shape, in the order the function takes them.
+    leaf; `shapes` gives each argument's shape, in the order the function takes them;
+    `vectorised` says whether the numpy backend's groups were written (else one line a node).
     """
 
     source: str
@@ -273,7 +274,9 @@ class _Writer:
         self.counters: dict[str, int] = {}
         self.loose: set[int] = set()
         # The arguments the layers read (their inputs, weights and biases) come first.
-        self.in_product, self.product_arguments = False, []
+        self.in_product = False
+        self.product_arguments: list[str] = []
+        self.layer = 0  # the matrix products written so far: z1, z2, ...
         self._label_tensors()
 
     # ------------------------------------------------------------ names and places
@@ -315,10 +318,7 @@ class _Writer:
         return tuple(reversed(index))
 
     def _flat(self, name: str, index: tuple[int, ...]) -> int:
-        flat = 0
-        for k, size in zip(index, self.shapes[name]):
-            flat = flat * size + k
-        return flat
+        return self._flat_of(index, self.shapes[name])
 
     def _label_tensors(self) -> None:
         """The leaves whose labels make whole tensors (a layer's weights, x3.1, y3) get them."""
@@ -517,7 +517,6 @@ class _Writer:
 
         writers = {nb.MatrixProduct: self._in_product, nb.Elementwise: self._elementwise,
                    nb.Linear: self._linear, nb.GatheredDot: self._dot}
-        self.layer = 0
         for operation in self.backend.operations:
             writers[type(operation)](operation)
         root = self.read([self.backend.root], ())
