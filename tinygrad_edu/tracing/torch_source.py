@@ -621,13 +621,13 @@ class _Writer:
         shape_text = f"{rows} x {columns}"
         if keep_z:
             z = self._fresh(f"z{self.layer}")
-            self.emit(z, total, f"{shape_text}: {nodes} dot nodes")
+            self.emit(z, total, f"{shape_text}: {nodes} dots")
             self.outputs(z, (rows, columns), op.out, order)
             total = Expr(z)
         if op.relu is not None:
             a = self._fresh(f"a{self.layer}")
-            relu = "" if keep_z else f"{nodes} dot and "
-            self.emit(a, TENSORS.relu(total), f"{shape_text}: {relu}{nodes} relu nodes")
+            dots = "" if keep_z else f"{nodes} dots, "  # the nodes the line computes
+            self.emit(a, TENSORS.relu(total), f"{shape_text}: {dots}{nodes} relus")
             self.outputs(a, (rows, columns), op.relu, order)
 
     def _matrix_orders(self, left: Any) -> Optional[tuple[Any, Any]]:
