@@ -351,6 +351,7 @@ def test_random_networks_give_the_programs_loss_and_gradients(network):
                     backend=backend)
     code = assert_same_numbers(program)
     assert sum("@" in line for line in body(code.source)) <= len(model.layers)
+    assert max(len(line) for line in body(code.source)) <= 100  # long lines are wrapped
 
 
 def test_a_program_that_returns_more_values_returns_them_too():

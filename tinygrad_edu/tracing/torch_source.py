@@ -534,9 +534,10 @@ class _Writer:
             name, index = self.place[k]
             self.arguments.setdefault(name, self.shapes[name])
             places.append((leaf, name, index))
-        width = max((len(code) for code, _ in self.lines), default=0)
-        lines = [f"    {code:{min(width, 60)}}  # {comment}" if comment else f"    {code}"
-                 for code, comment in self.lines]
+        width = min(max((len(code) for code, _ in self.lines), default=0), 60)
+        lines = []
+        for code, comment in self.lines:
+            lines += _wrapped_code(f"    {code:{width}}  # {comment}" if comment else f"    {code}")
         order = list(dict.fromkeys([*self.product_arguments, *self.arguments]))
         arguments = {name: self.arguments[name] for name in order}
         source = _function(self.function_name, arguments, self.constants, lines, root.text, extras)
@@ -790,6 +791,27 @@ class _Writer:
         name = self.result_name(op.out, "dot", shape)
         self.emit(name, value, _shape_text(shape) if shape else "")
         self.outputs(name, shape, op.out, np.arange(count))
+
+
+def _wrapped_code(line: str, width: int = 96) -> list[str]:
+    """`name = value  # comment` over several lines where it is too long: the value in
+    parentheses, broken between its words (inside parentheses Python reads on)."""
+    if len(line) <= width:
+        return [line]
+    code, _, comment = line.partition("  # ")
+    name, _, value = code.strip().partition(" = ")
+    indent = code[:len(code) - len(code.lstrip())]
+    opening = f"{indent}{name} = ("
+    words = value.rstrip().split(" ")
+    lines, current = [], opening + words[0]
+    for word in words[1:]:
+        if len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = " " * len(opening) + word
+        else:
+            current += " " + word
+    lines.append(current + ")" + (f"  # {comment}" if comment else ""))
+    return lines
 
 
 def _uniform(values: Any) -> Optional[float]:
