@@ -59,6 +59,10 @@ def main() -> int:
     except ImportError:
         numpy = None
     if numpy is not None:
+        import trace_size
+
+        results["trace_size"] = trace_size.run_trace_size_benchmark(args.repeats)
+        print("\n".join(trace_size.report_all(results["trace_size"])))
         import bench_big_train
 
         results["big_train"] = bench_big_train.run_big_train_benchmark()

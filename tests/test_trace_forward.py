@@ -172,3 +172,54 @@ def test_the_traced_check_still_catches_a_wrong_derivative(monkeypatch):
         t * sloppy_log(z.sigmoid()) + (1 - t) * (1 - z.sigmoid()).log()))
     with pytest.raises(train.OutputGradientError, match="backprop is wrong"):
         train.check_sigmoid_bce_gradient(model, X, y)
+
+
+def test_evaluate_keeps_one_program_per_model_while_the_model_is_unchanged():
+    import gc
+    import threading
+    import weakref
+
+    from tinygrad_edu import train
+    from tinygrad_edu.data import make_moons
+
+    X, y = make_moons(n_samples=120, seed=3)
+    model = MLP(2, [5, 1], seed=2)
+    first = evaluate(model, X, y, "bce")
+    forward = train._Forward.of(model, X, "bce")
+    assert train._Forward.of(model, X, "bce") is forward  # traced once, reused
+    model.parameters()[0].data += 0.3  # new numbers: the same program reads them
+
+    def agrees(net) -> bool:
+        fast, reference = evaluate(net, X, y, "bce"), evaluate_graphs(net, X, y, "bce")
+        return close(fast[0], reference[0]) and fast[1] == reference[1]
+
+    assert agrees(model) and not close(evaluate(model, X, y, "bce")[0], first[0])
+    model.layers[0].neurons[0].w[0] = Value(2.0)  # another Value: the program would miss it
+    assert train._Forward.of(model, X, "bce") is not forward
+    assert agrees(model)
+    tanh = MLP(1, [1], activation="tanh").layers[0].neurons[0]._activate
+    model.layers[0].neurons[1]._activate = tanh  # another activation: another graph
+    assert agrees(model)
+
+    # Threads share the program and its placeholders: each gets its own data's numbers.
+    halves = [(X[:60], y[:60]), (X[60:], y[60:])]
+    expected = [evaluate(model, Xh, yh, "bce") for Xh, yh in halves]  # one at a time
+    results: dict = {}
+
+    def run(net, k):
+        Xh, yh = halves[k % 2]
+        for _ in range(20):
+            results.setdefault(k, []).append(evaluate(net, Xh, yh, "bce"))
+
+    threads = [threading.Thread(target=run, args=(model, k)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for k, got in results.items():
+        assert all(result == expected[k % 2] for result in got)
+
+    gone = weakref.ref(model)
+    del model, forward, threads
+    gc.collect()
+    assert gone() is None  # the kept programs do not keep their model alive

@@ -301,3 +301,29 @@ def test_open_hands_the_address_to_the_browser(tmp_path):
     finally:
         command.send_signal(signal.SIGINT)
         command.communicate(timeout=30)
+
+
+@pytest.mark.parametrize("options", [{}, {"batch": 8, "optimizer": "adam"},
+                                     {"data": "blobs", "classes": 3, "loss": "ce"}])
+def test_a_frame_shows_the_gradient_at_the_parameters_it_draws(options):
+    # The hover label says ∂loss/∂weight at step N: the gradient of the mean loss over the
+    # training points at the parameters of that frame, before the next update (as the film).
+    import base64
+
+    import numpy as np
+
+    from tinygrad_edu import engine
+    from tinygrad_edu.train import example_loss
+
+    run = Run(check_setup({"points": 40, "hidden": [4], "seed": 1, **options}))
+    for steps in (0, 1, 5):
+        run.train(steps)
+        frame = run.frame()
+        shown = np.frombuffer(base64.b64decode(frame["gradients"]), dtype="<f4")
+        parameters = run.model.parameters()
+        assert np.array_equal(np.frombuffer(base64.b64decode(frame["parameters"]), dtype="<f4"),
+                              np.array([p.data for p in parameters], dtype="<f4"))
+        loss = engine.mean([example_loss(run.model(x), t, run.setup["loss"])
+                            for x, t in zip(run.X_train, run.y_train)])
+        expected = engine.grad(loss, parameters)
+        assert np.allclose(shown, [g.data for g in expected], rtol=1e-5, atol=1e-6), steps

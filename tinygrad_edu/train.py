@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence, Union
 
@@ -33,7 +35,7 @@ from tinygrad_edu.losses import (
     mean_loss,
     mse,
 )
-from tinygrad_edu.nn import Model
+from tinygrad_edu.nn import MLP, Model
 from tinygrad_edu.optim import Optimizer
 from tinygrad_edu.progress import progress_bar
 from tinygrad_edu.snapshots import Recorder, Recording
@@ -214,47 +216,76 @@ class _Forward:
             self.targets = ([[Value(0.0) for _ in range(self.classes)] for _ in range(rows)]
                             if loss.per_class else [Value(0.0) for _ in range(rows)])
 
+        # The program is kept beside the model (_FORWARDS, weakly keyed by it), so it refers
+        # to the model weakly too: else the model would never be freed.
+        model_ref = weakref.ref(model)
+
         def forward() -> tuple[Value, list, list]:
-            outs = [model(x) for x in self.inputs]
+            net = model_ref()
+            if net is None:
+                raise ReferenceError("the model of this forward program is gone")
+            outs = [net(x) for x in self.inputs]
             losses = [loss.of_target(out, t) for out, t in zip(outs, self.targets)] \
                 if loss is not None else []
             flat = [z for out in outs for z in ([out] if type(out) is Value else out)]
             return engine.mean(losses + flat), losses, outs  # a root that holds them all
 
         self.program = trace(forward, backend="numpy", gradients=False)
+        self._lock = threading.Lock()
 
     @classmethod
     def of(cls, model: Model, X: Sequence[Sequence[float]],
            loss: Optional[str]) -> Optional[_Forward]:
         """The forward program for `model` on chunks of X, or None: no numpy, or not an MLP
         (whose graph could branch on values, so one recording might not serve every point)."""
-        from tinygrad_edu.nn import MLP
-
         if not isinstance(model, MLP) or not len(X) or not _has_numpy():
             return None
         features = len(X[0])
         if features != model.nin or any(len(x) != features for x in X):
             return None  # the Value graphs say what is wrong, in nn's words
-        return cls(model, features, min(len(X), FORWARD_ROWS),
-                   _loss(loss) if loss is not None else None)
+        rows = min(len(X), FORWARD_ROWS)
+        # One program per model and shape, kept while the model lives: the film and the
+        # playground evaluate after every frame, and tracing costs 0.1 to 0.25 s each time.
+        # It is reused only while the model has the same parameters and activations.
+        key = (features, rows, loss, _structure(model))
+        kept = _FORWARDS.setdefault(model, {})
+        forward = kept.get(key)
+        if forward is None:
+            if len(kept) >= 4:
+                kept.clear()
+            forward = kept[key] = cls(model, features, rows,
+                                      _loss(loss) if loss is not None else None)
+        return forward
 
     def run(self, X: Sequence[Sequence[float]], labels: Optional[Sequence[int]]
             ) -> tuple[list[float], list]:
         """(each example's loss, each example's output numbers) for at most `rows` examples."""
         import numpy as np
 
-        self.program.feed(self.inputs, np.asarray(X, dtype=float))
-        rows = self.program.rows_fed
-        if self.loss is not None and labels is not None:
-            self.program.feed(self.targets, np.array([self.loss.target(t, self.classes)
-                                                      for t in labels], dtype=float))
-        _, losses, outputs = self.program()
+        with self._lock:  # the placeholders are shared: one feed and run at a time
+            self.program.feed(self.inputs, np.asarray(X, dtype=float))
+            rows = self.program.rows_fed
+            if self.loss is not None and labels is not None:
+                self.program.feed(self.targets, np.array([self.loss.target(t, self.classes)
+                                                          for t in labels], dtype=float))
+            _, losses, outputs = self.program()
         return losses[:rows], outputs[:rows]
 
     def predicted(self, outputs: list) -> list[int]:
         if self.per_class:
             return [scores.index(max(scores)) for scores in outputs]
         return [1 if z > 0.0 else 0 for z in outputs]
+
+
+# _Forward.of's programs: per model (dropped with it), per shape and structure.
+_FORWARDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _structure(model: MLP) -> tuple:
+    """What a forward program recorded of an MLP: its parameters (the very Values) and each
+    neuron's activation. A model changed in either gets a new program."""
+    return (tuple(model.parameters()),
+            tuple(neuron._activate for layer in model.layers for neuron in layer.neurons))
 
 
 def _has_numpy() -> bool:
@@ -458,6 +489,7 @@ class _CompiledStep:
             return total, outputs
 
         self.program = trace(one_step, backend=backend, optimizer=optimizer)
+        self.arrays = backend == "numpy"
 
     def _target_data(self, labels: Sequence[int]) -> list:
         return [self.loss.target(label, self.classes) for label in labels]
@@ -465,8 +497,14 @@ class _CompiledStep:
     def step(self, X: Sequence[Sequence[float]], labels: Sequence[int],
              check: bool = False) -> tuple[float, float]:
         """Feed a batch, run forward, backward and the update; the loss and the accuracy."""
-        self.program.feed(self.inputs, X)
-        self.program.feed(self.targets, self._target_data(labels))
+        inputs: Any = X
+        targets: Any = self._target_data(labels)
+        if self.arrays:  # feed reads a numpy array at array speed, nested lists leaf by leaf
+            import numpy as np
+
+            inputs, targets = np.asarray(X, dtype=float), np.asarray(targets, dtype=float)
+        self.program.feed(self.inputs, inputs)
+        self.program.feed(self.targets, targets)
         if check:
             self.program.check()  # TraceMismatch if the replay and an eager rebuild differ
         value, outputs = self.program()

@@ -233,6 +233,7 @@ class Stepper:
         # optimizer=...)); step() syncs them back, since every frame reads the model.
         self.compiled = _CompiledStep(model, loss, size, 2, "numpy", optimizer)
         self.checked = False
+        self.slopes = Slopes(model, loss, X, y)
 
     def step(self) -> tuple[float, float]:
         """One optimizer step: the batch's loss and accuracy before the update."""
@@ -246,6 +247,37 @@ class Stepper:
         self.compiled.program.sync()
         self.checked = True
         return value, accuracy
+
+
+class Slopes:
+    """∂loss/∂parameter of the mean loss over all the training points, at the model's
+    parameters now: the gradient a frame shows beside the parameters it draws, as the film
+    shows each snapshot's (a step's own gradient was taken at the parameters before it)."""
+
+    def __init__(self, model: MLP, loss: str, X: list, y: list) -> None:
+        from tinygrad_edu import Value, engine, trace
+
+        record = LOSSES[loss]
+        outputs = model(X[0])
+        classes = len(outputs) if isinstance(outputs, list) else 2
+
+        def as_values(target: Any) -> Any:  # fed as Values: the loss is then branch-free
+            return [Value(t) for t in target] if isinstance(target, list) else Value(target)
+
+        targets = [as_values(record.target(label, classes)) for label in y]
+        self.program = trace(lambda: engine.mean([record.of_target(model(x), t)
+                                                  for x, t in zip(X, targets)]),
+                             backend="numpy")
+        place = {id(leaf): k for k, leaf in enumerate(self.program.leaves)}
+        self.where = [place[id(p)] for p in model.parameters()]
+
+    def __call__(self) -> Optional[list[float]]:
+        """The gradient now, one number per parameter; None where it is not finite."""
+        try:
+            _, _, grads = self.program.backend.run([leaf.data for leaf in self.program.leaves])
+        except (ArithmeticError, ValueError):  # a diverged network: nothing to show
+            return None
+        return [grads[k] for k in self.where]
 
 
 # ------------------------------------------------------------------ one run
@@ -325,8 +357,8 @@ class Run:
         row = self.evaluate()
         # The loss and accuracy over all training points with the parameters now: the curve's
         # next point (a full batch's step k has the loss of the parameters after k updates), and
-        # the gradient of the last step, the one that made these parameters.
-        gradients = [p.grad for p in parameters] if self.steps else None
+        # the gradient at these parameters, over the same points.
+        gradients = self.stepper.slopes()
         snapshot = Snapshot(self.steps, [p.data for p in parameters], row[1], row[2], gradients)
         with numpy_quiet():  # a diverged network's infinities are packed as they are
             frame = frame_numbers(self.model, self.everywhere, *self.sizes, snapshot)

@@ -26,8 +26,8 @@ derivative a fixed number?". numpy is imported by this module only.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Callable, Optional, Sequence, Union
+from array import array
+from typing import Callable, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
@@ -73,7 +73,7 @@ class ArrayMath:
 ARRAYS = ArrayMath
 
 
-def _linear(step: Step) -> Optional[tuple[list[float], float]]:
+def _linear(step: Step) -> Optional[tuple[tuple[float, ...], float]]:
     """A step as a weighted sum Σ coef_k · input_k + constant, if its primitive is linear.
 
     The Primitive says whether each edge's derivative is a fixed number; where all
@@ -82,7 +82,23 @@ def _linear(step: Step) -> Optional[tuple[list[float], float]]:
     """
     if step.primitive is engine.DOT or not all(step.constant_edges()):
         return None
-    coefficients = list(step.recorded)
+    constant = step.constant
+    key = (step.primitive, step.recorded, constant, step.left, step.count,
+           constant == 0.0 and math.copysign(1.0, constant))
+    if key not in _LINEAR:
+        if len(_LINEAR) >= 10_000:  # a graph of many different constants
+            _LINEAR.clear()
+        _LINEAR[key] = _affine(step)
+    return _LINEAR[key]
+
+
+# _linear's answers for nodes of one shape: most graphs repeat a few (`x * 0.999`, `a + b`).
+_LINEAR: dict[tuple, Optional[tuple[tuple[float, ...], float]]] = {}
+
+
+def _affine(step: Step) -> Optional[tuple[tuple[float, ...], float]]:
+    """_linear's answer, found by reading the rule at 0, 1 and -1."""
+    coefficients = tuple(step.recorded)
     constant = float(step.forward(engine.FLOATS, [0.0] * len(step.inputs)))
     # A fixed derivative makes an op affine only where it is smooth: relu's derivative, step,
     # has derivative 0 but is no constant. So the rule is asked once more, at 1 and at -1.
@@ -329,19 +345,196 @@ class GatheredDot:
         self.singles.add(grads, self.single_locals * upstream)
 
 
-# ------------------------------------------------------------------ compiling
-@dataclass
-class _Linear:
-    """A node lowered to a weighted sum of earlier nodes."""
+# The kinds of entry of a scalar run's tape (see ScalarRun).
+_AFFINE, _WEIGHTED, _ONE_INPUT, _TWO_INPUTS, _ANY = range(5)
+# How a scalar run computes a node of one shape: its forward rule, the derivative of each edge
+# (the rule, or the number it is fixed at), where its constant goes. Nodes of one shape share it.
+_HOW: dict[tuple, tuple] = {}
+# A group of one node with at most this many inputs runs in a scalar run.
+SCALAR_INPUTS = 8
 
-    terms: list[tuple[int, float]]
+
+class ScalarRun:
+    """Consecutive groups of one node each (a chain, a deep net's single example), run as scalars.
+
+    A numpy call costs about a microsecond whatever the size of its array, so a
+    graph without repetition (a chain `x = relu(x * 0.999 + 0.001)`) would cost one
+    call per node. Such nodes are written down as a tape of Python floats instead:
+    each entry reads the primitive's rule with the eager engine's own float math,
+    checks the op's domain as eager does, and the run's values go in and out of the
+    value array once per pass.
+    """
+
+    def __init__(self, start: int) -> None:
+        self.start = start  # the run's nodes own values[start:start + len(tape)]
+        self.tape: list[tuple] = []
+        self.external: dict[int, int] = {}  # a position before the run -> its entry in `inputs`
+        self.inputs: Optional[Gather] = None
+        self.out = slice(start, start)
+        self.local: list[float] = []
+
+    def where(self, p: int) -> int:
+        """An input's place in the run's list of numbers: its own nodes first, from index 0,
+        then the inputs from before the run, the first one last (index -1, then -2, ...),
+        so the tape needs no renumbering when the run ends."""
+        if p >= self.start:
+            return p - self.start
+        k = self.external.get(p)
+        if k is None:
+            k = self.external[p] = len(self.external)
+        return -1 - k
+
+    def add_weighted(self, lowered: _Linear, position: Sequence[int]) -> None:
+        """A weighted sum Σ c·x + constant (a lowered chain of + and constant factors);
+        `position` gives the place in the value array of each node of the recording."""
+        inputs, coefficients, constant = lowered
+        if len(inputs) == 1:
+            self.tape.append((_AFFINE, self.where(position[inputs[0]]), coefficients[0],
+                              constant))
+            return
+        self.tape.append((_WEIGHTED, tuple([self.where(position[j]) for j in inputs]),
+                          tuple(coefficients), constant))
+
+    def add_step(self, step: Step, position: Sequence[int]) -> None:
+        """A node of one or two inputs, or a small sum, mean or dot, by its primitive's rule."""
+        primitive = step.made_by
+        if primitive.domain or primitive.arity is None:
+            self.tape.append((_ANY, tuple([self.where(position[j]) for j in step.inputs]),
+                              step))
+            return
+        fixed = step.constant_edges()
+        key = (primitive, step.constant, step.left, fixed, True in fixed and step.recorded)
+        how = _HOW.get(key)
+        if how is None:
+            rules = [recorded if is_fixed else rule for rule, recorded, is_fixed in
+                     zip(self._rules(step), step.recorded, fixed)]
+            if len(step.inputs) == 2:
+                how = (primitive.forward, *rules)
+            else:  # the operands the rule reads: the Value, and the constant where it has one
+                layout = 0 if step.constant is None else 2 if step.left else 1
+                how = (primitive.forward, rules[0], layout, step.constant)
+            if len(_HOW) >= 10_000:
+                _HOW.clear()
+            _HOW[key] = how
+        if len(step.inputs) == 2:
+            self.tape.append((_TWO_INPUTS, self.where(position[step.inputs[0]]),
+                              self.where(position[step.inputs[1]]), how))
+        else:
+            self.tape.append((_ONE_INPUT, self.where(position[step.inputs[0]]), how))
+
+    @staticmethod
+    def _rules(step: Step) -> list:
+        primitive = step.made_by
+        if step.constant is None:
+            return list(primitive.derivative)
+        return [primitive.derivative[1 if step.left else 0]]
+
+    def close(self) -> None:
+        """The run is complete: where its values go, and the Gather of its inputs."""
+        self.out = slice(self.start, self.start + len(self.tape))
+        self.inputs = Gather(np.array(list(self.external)[::-1], dtype=np.intp))
+
+    def gathers(self) -> list[Gather]:
+        return [self.inputs] if self.inputs is not None else []
+
+    def forward(self, values: Array) -> None:
+        own = len(self.tape)
+        local = [0.0] * own
+        local += self.inputs.take(values).tolist()  # type: ignore[union-attr]
+        m = engine.FLOATS
+        try:
+            for k, entry in enumerate(self.tape):
+                kind = entry[0]
+                if kind == _AFFINE:
+                    local[k] = local[entry[1]] * entry[2] + entry[3]
+                elif kind == _ONE_INPUT:
+                    forward, _, layout, constant = entry[2]
+                    if layout == 0:
+                        local[k] = forward(m, local[entry[1]])
+                    elif layout == 1:
+                        local[k] = forward(m, local[entry[1]], constant)
+                    else:
+                        local[k] = forward(m, constant, local[entry[1]])
+                elif kind == _WEIGHTED:
+                    local[k] = sum([local[j] * c for j, c in zip(entry[1], entry[2])]
+                                   ) + entry[3]
+                elif kind == _TWO_INPUTS:
+                    local[k] = entry[3][0](m, local[entry[1]], local[entry[2]])
+                else:
+                    _, where, step = entry
+                    operands = step.operands([local[j] for j in where])
+                    if step.made_by.domain:
+                        varies = (True,) * len(operands) if len(operands) == len(where) else \
+                            ((False, True) if step.left else (True, False))
+                        engine.check_domain(step.made_by, operands, varies)
+                    local[k] = step.forward(m, [local[j] for j in where])
+        except OverflowError:  # math.exp(1000): numpy's arrays give inf, reported the same way
+            raise FloatingPointError("a value inside the graph is not finite (an overflow); "
+                                     "the eager engine refuses it at the operation") from None
+        self.local = local
+        values[self.out] = local[:own]
+
+    def backward(self, values: Array, grads: Array) -> None:
+        own, local = len(self.tape), self.local
+        g = grads[self.out].tolist()
+        g += [0.0] * (len(local) - own)
+        m = engine.FLOATS
+        for k in range(own - 1, -1, -1):
+            entry = self.tape[k]
+            upstream = g[k]
+            kind = entry[0]
+            if kind == _AFFINE:
+                g[entry[1]] += upstream * entry[2]
+            elif kind == _ONE_INPUT:
+                a = entry[1]
+                _, rule, layout, constant = entry[2]
+                if type(rule) is not float:
+                    if layout == 0:
+                        rule = rule(m, local[k], local[a])
+                    elif layout == 1:
+                        rule = rule(m, local[k], local[a], constant)
+                    else:
+                        rule = rule(m, local[k], constant, local[a])
+                g[a] += upstream * rule
+            elif kind == _WEIGHTED:
+                for j, c in zip(entry[1], entry[2]):
+                    g[j] += upstream * c
+            elif kind == _TWO_INPUTS:
+                _, a, b, (_, rule_a, rule_b) = entry
+                if type(rule_a) is not float:
+                    rule_a = rule_a(m, local[k], local[a], local[b])
+                if type(rule_b) is not float:
+                    rule_b = rule_b(m, local[k], local[a], local[b])
+                g[a] += upstream * rule_a
+                g[b] += upstream * rule_b
+            else:
+                _, where, step = entry
+                for j, local_grad in zip(where, step.derivatives(m, local[k],
+                                                                 [local[j] for j in where])):
+                    g[j] += upstream * local_grad
+        if len(g) > own:
+            self.inputs.add(grads, np.array(g[own:]))  # type: ignore[union-attr]
+
+
+# ------------------------------------------------------------------ compiling
+class _Linear(NamedTuple):
+    """A node lowered to a weighted sum of earlier nodes: Σ coefficients[k] · inputs[k] + constant.
+
+    Two sequences rather than one of pairs, tuples where nothing was flattened into the
+    node (a chain's `x * 0.999` shares its one coefficient with every other link): a graph
+    may have millions of these.
+    """
+
+    inputs: Sequence[int]  # positions in the recording
+    coefficients: Sequence[float]
     constant: float
 
 
-def _lower(recording: Recording) -> tuple[dict[int, _Linear], set[int]]:
+def _lower(recording: Recording) -> tuple[dict[int, _Linear], bytearray, bytes]:
     """The linear nodes, with single-use linear inputs flattened into their one consumer.
 
-    Returns them, and the positions of every linear node (those flattened away too).
+    Returns them, a flag per node (1 where a linear node was flattened away), and a flag
+    per node that is read by exactly one node (1 byte each: a graph may have millions).
     """
     steps = recording.steps
     uses = [0] * len(steps)
@@ -350,27 +543,37 @@ def _lower(recording: Recording) -> tuple[dict[int, _Linear], set[int]]:
             uses[j] += 1
     keep = set(recording.outputs) | {recording.root}
     linear: dict[int, _Linear] = {}
-    every: set[int] = set()
+    folded_away = bytearray(len(steps))
     for i, step in enumerate(steps):
         lowered = None if step.primitive is None else _linear(step)
         if lowered is None:
             continue
-        every.add(i)
         coefficients, constant = lowered
-        terms: list[tuple[int, float]] = []
+        if not any(j in linear and uses[j] == 1 and j not in keep for j in step.inputs):
+            linear[i] = _Linear(step.inputs, coefficients, constant)  # nothing to flatten
+            continue
+        inputs: list[int] = []
+        weights: list[float] = []
         for j, coefficient in zip(step.inputs, coefficients):
             inner = linear.get(j)
             if inner is not None and uses[j] == 1 and j not in keep:
-                if not terms and coefficient == 1.0:
-                    terms = inner.terms  # a chain a + b + c + ...: grow one list, no copies
+                if not inputs and coefficient == 1.0:
+                    # a chain a + b + c + ...: grow one pair of lists, no copies
+                    inputs, weights = inner.inputs, inner.coefficients  # type: ignore[assignment]
+                    if type(inputs) is tuple:
+                        inputs, weights = list(inputs), list(weights)
                 else:
-                    terms += [(k, coefficient * c) for k, c in inner.terms]
+                    inputs += inner.inputs
+                    weights += [coefficient * c for c in inner.coefficients]
                 constant += coefficient * inner.constant
                 del linear[j]  # folded into this node: never computed on its own
+                folded_away[j] = 1
             else:
-                terms.append((j, coefficient))
-        linear[i] = _Linear(terms, constant)
-    return linear, every
+                inputs.append(j)
+                weights.append(coefficient)
+        linear[i] = _Linear(inputs, weights, constant) if len(inputs) > 1 else \
+            _Linear(tuple(inputs), tuple(weights), constant)
+    return linear, folded_away, bytes([n == 1 for n in uses])
 
 
 def _order(keys: dict[tuple, int], rank: Callable[[tuple], int]) -> dict[int, int]:
@@ -403,34 +606,78 @@ class NumpyBackend:
 
     name = "numpy"
 
-    def __init__(self, recording: Recording, gradients: bool = True) -> None:
+    def __init__(self, recording: Recording, gradients: bool = True,
+                 scalar_runs: bool = True) -> None:
+        """scalar_runs=False: every group is an array operation, a group of one node too (for
+        a reader of the operations that wants each node's own; runs are the fast way)."""
         steps = recording.steps
         self.gradients = gradients  # False: a forward-only program, no backward pass
-        linear, every_linear = _lower(recording)
-        lowered_away = every_linear - linear.keys()
+        linear, folded_away, used_once = _lower(recording)
         n_leaves = len(recording.leaves)
-        position = {leaf: k for k, leaf in enumerate(recording.leaves)}  # leaves come first
-        group_of = {leaf: -1 for leaf in recording.leaves}  # the leaves' group
-        groups: dict[tuple, list[int]] = {}
+        # Per node of the recording: its place in the value array (the leaves come first), and
+        # its group (the leaves' is -1). A graph may have millions of nodes.
+        position = array("q", bytes(8 * len(steps)))
+        group_of: list[int] = [-1] * len(steps)  # a list: it shares the numbers, makes none
+        for k, leaf in enumerate(recording.leaves):
+            position[leaf] = k
+        # A group is known by its first node; nodes with the same key run as one operation:
+        # the same rule, inputs from the same groups.
+        groups: dict[tuple, int] = {}  # a group's key -> its first node
+        firsts: list[int] = []  # each group's first node, in the order the groups were made
+        more: dict[int, list[int]] = {}  # a group of several nodes: its first -> all its nodes
         for i, step in enumerate(steps):
-            if step.primitive is None or (i not in linear and i in lowered_away):
+            if step.primitive is None or folded_away[i]:
                 continue  # a leaf, or folded into a weighted sum
-            key = self._key(step, linear.get(i), group_of)
-            members = groups.get(key)
-            if members is None:
-                members = groups[key] = []
-            group_of[i] = len(groups) - 1 if not members else group_of[members[0]]
-            members.append(i)
+            lowered = linear.get(i)
+            if lowered is not None:
+                key: tuple = ("linear", *map(group_of.__getitem__, lowered.inputs))
+            elif step.primitive is engine.DOT:
+                key = ("dot", step.pairs, step.constant is None, *map(group_of.__getitem__,
+                                                                      step.inputs))
+            else:
+                key = (step.primitive, step.constant is None, step.left,
+                       *map(group_of.__getitem__, step.inputs))
+            first = groups.get(key)
+            if first is None:
+                first = groups[key] = i
+                firsts.append(i)
+            elif first in more:
+                more[first].append(i)
+            else:
+                more[first] = [first, i]
+            group_of[i] = first
+        del groups, group_of
         self.operations: list = []
         size = n_leaves
-        for members in groups.values():
-            operation, cells = self._compile(members, steps, linear, position, size)
+        run: Optional[ScalarRun] = None  # the scalar run being written, if any
+        for i in firsts:
+            members = more.get(i)
+            lowered = linear.get(i)
+            terms = steps[i].inputs if lowered is None else lowered.inputs
+            if scalar_runs and members is None and len(terms) <= SCALAR_INPUTS:
+                if run is None:
+                    run = ScalarRun(size)
+                    self.operations.append(run)
+                if lowered is not None:
+                    run.add_weighted(lowered, position)
+                    del linear[i]  # in the tape now (a graph may have millions of these)
+                else:
+                    run.add_step(steps[i], position)
+                position[i] = size
+                size += 1
+                continue
+            if run is not None:
+                run.close()
+                run = None
+            operation, cells = self._compile(members or [i], steps, linear, position, size)
             for i, cell in cells.items():
                 position[i] = size + cell
             size += max(cells.values()) + 1
             self.operations.append(operation)
+        if run is not None:
+            run.close()
         self.size, self.n_leaves = size, n_leaves
-        self._fuse_relus(steps)
+        self._fuse_relus(used_once)
         self.leaf_order, moved = self._place_leaves(recording)
         # A leaf returned beside the loss (or as the loss) moved with the leaves' new layout.
         self.root = int(moved[position[recording.root]])
@@ -438,12 +685,10 @@ class NumpyBackend:
         self.values = np.zeros(size)
         self.grads = np.zeros(size if gradients else 0)
 
-    def _fuse_relus(self, steps: list[Step]) -> None:
+    def _fuse_relus(self, used_once: bytes) -> None:
         """Let a matrix product apply the relu that reads all of it and that alone reads it."""
-        uses = [0] * len(steps)
-        for step in steps:
-            for j in step.inputs:
-                uses[j] += 1
+        if not any(isinstance(op, MatrixProduct) for op in self.operations):
+            return
         products = {(op.out.start, op.out.stop): op for op in self.operations
                     if isinstance(op, MatrixProduct)}
         fused = set()
@@ -453,7 +698,7 @@ class NumpyBackend:
                 continue
             product = products.get((op.inputs[0].slice.start, op.inputs[0].slice.stop))
             if product is not None and product.relu is None \
-                    and all(uses[i] == 1 for i in product.members):
+                    and all(used_once[i] for i in product.members):
                 product.relu = op.out
                 fused.add(k)
         self.operations = [op for k, op in enumerate(self.operations) if k not in fused]
@@ -481,18 +726,8 @@ class NumpyBackend:
                 gather.relabel(new_position)
         return [recording.leaves[p] for p in order], new_position
 
-    @staticmethod
-    def _key(step: Step, lowered: Optional[_Linear], group_of: dict[int, int]) -> tuple:
-        """Nodes with the same key run as one operation: same rule, inputs from the same groups."""
-        if lowered is not None:
-            return ("linear", tuple(group_of[j] for j, _ in lowered.terms))
-        sources = tuple(map(group_of.__getitem__, step.inputs))
-        if step.primitive is engine.DOT:
-            return ("dot", step.pairs, step.constant is None, sources)
-        return (step.primitive, sources, step.constant is None, step.left)
-
     def _compile(self, members: list[int], steps: list[Step], linear: dict[int, _Linear],
-                 position: dict[int, int], offset: int) -> tuple[object, dict[int, int]]:
+                 position: Sequence[int], offset: int) -> tuple[object, dict[int, int]]:
         """The array operation of one group, and where each member's value goes in it."""
         first = steps[members[0]]
         if members[0] in linear:
@@ -513,12 +748,12 @@ class NumpyBackend:
 
     @staticmethod
     def _linear_group(members: list[int], linear: dict[int, _Linear],
-                      position: dict[int, int], offset: int) -> tuple[object, dict[int, int]]:
-        members = sorted(members, key=lambda i: position[linear[i].terms[0][0]]
-                         if linear[i].terms else 0)
-        index = np.array([[position[j] for j, _ in linear[i].terms] for i in members],
+                      position: Sequence[int], offset: int) -> tuple[object, dict[int, int]]:
+        members = sorted(members, key=lambda i: position[linear[i].inputs[0]]
+                         if linear[i].inputs else 0)
+        index = np.array([[position[j] for j in linear[i].inputs] for i in members],
                          dtype=np.intp).reshape(len(members), -1)
-        coefficients = np.array([[c for _, c in linear[i].terms] for i in members]
+        coefficients = np.array([linear[i].coefficients for i in members]
                                 ).reshape(len(members), -1)
         constants = np.array([linear[i].constant for i in members])
         out = slice(offset, offset + len(members))
@@ -526,7 +761,7 @@ class NumpyBackend:
                 {i: k for k, i in enumerate(members)})
 
     @staticmethod
-    def _dot_terms(step: Step, position: dict[int, int], biases: set[int]
+    def _dot_terms(step: Step, position: Sequence[int], biases: set[int]
                    ) -> tuple[list, list, list]:
         """A dot node's terms as (left Value, right Value) pairs, (Value, number) singles,
         and the Values at the positions in `biases` (those with the number 1.0)."""
@@ -537,7 +772,7 @@ class NumpyBackend:
                    for k in range(paired, len(step.inputs)) if k not in biases]
         return pairs, singles, [position[step.inputs[k]] for k in sorted(biases)]
 
-    def _matrix_product(self, members: list[int], steps: list[Step], position: dict[int, int],
+    def _matrix_product(self, members: list[int], steps: list[Step], position: Sequence[int],
                         offset: int) -> Optional[tuple[object, dict[int, int]]]:
         """The group as X @ W.T + b if its nodes form a full rows × columns grid, else None."""
         first = steps[members[0]]
@@ -592,7 +827,7 @@ class NumpyBackend:
         operation.members = list(cells)
         return operation, cells
 
-    def _gathered_dot(self, members: list[int], steps: list[Step], position: dict[int, int],
+    def _gathered_dot(self, members: list[int], steps: list[Step], position: Sequence[int],
                       offset: int) -> tuple[object, dict[int, int]]:
         m = len(members)
         pair_left, pair_right, singles, single_locals = [], [], [], []

@@ -25,10 +25,12 @@ is recomputed); a loss that picks a formula by the sign of a value is not
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import numbers
 import threading
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 from tinygrad_edu import engine
 from tinygrad_edu.engine import Value
@@ -329,23 +331,27 @@ class Program:
             value, replay_extras, grads = self._replay()
         eager_grads = ([g.data for g in engine.grad(root, fresh.leaf_values)]  # no .grad changes
                        if self.gradients else [])
-        names = variable_names(self.recording)
-        _compare_number("the result", root.data, value)
+        # The names are for a message only: found when a number differs.
+        if _differs(root.data, value):
+            _mismatch("the result", root.data, value)
         for k, (mine, extra) in enumerate(zip(replay_extras, extras)):
-            name = names[self.recording.outputs[k]]
-            _compare_number(f"returned value {k} ({name})", extra.data, mine)
+            if _differs(extra.data, mine):
+                name = variable_names(self.recording)[self.recording.outputs[k]]
+                _mismatch(f"returned value {k} ({name})", extra.data, mine)
         eager_by_position = dict(zip(fresh.leaves, eager_grads))
         for i, mine in zip(self.leaf_positions, grads):
-            _compare_number(f"the gradient of leaf {names[i]}", eager_by_position[i], mine)
+            if _differs(eager_by_position[i], mine):
+                name = variable_names(self.recording)[i]
+                _mismatch(f"the gradient of leaf {name}", eager_by_position[i], mine)
 
 
 def _compare_structure(recorded: Recording, fresh: Recording) -> None:
     """Raise TraceMismatch at the first node whose op, inputs, constants or leaf differ."""
-    names = variable_names(recorded)
     for i, (old, new) in enumerate(zip(recorded.steps, fresh.steps)):
         if old.primitive is None and new.primitive is None:
             node, now = recorded.nodes[i], fresh.nodes[i]
             if node is not now:
+                names = variable_names(recorded)
                 numbers = ("with the same data" if node.data == now.data else
                            f"with data {now.data!r} instead of {node.data!r}")
                 raise TraceMismatch(
@@ -355,7 +361,8 @@ def _compare_structure(recorded: Recording, fresh: Recording) -> None:
                     f"recorded, so training through it would change nothing you hold; make "
                     f"the leaves once, outside fn, and trace again")
             continue
-        if _signature(old) != _signature(new):
+        if old is not new and _signature(old) != _signature(new):
+            names = variable_names(recorded)
             raise TraceMismatch(
                 f"program.check(): node {i} ({names[i]}) differs: recorded "
                 f"`{_describe_step(old, recorded, i)}`, fn() now builds "
@@ -388,11 +395,14 @@ def _describe_step(step: Step, recording: Recording, i: int) -> str:
     return f"{names[i]} = {step_source(step, operands)}"
 
 
-def _compare_number(what: str, eager: float, replay: float) -> None:
-    if not abs(eager - replay) <= CHECK_ATOL + CHECK_RTOL * max(abs(eager), abs(replay)):
-        raise TraceMismatch(f"program.check(): {what} is {replay!r} in the replay but "
-                            f"{eager!r} in fn() run eagerly; fn's graph depends on the "
-                            f"values in a way the recording does not follow")
+def _differs(eager: float, replay: float) -> bool:
+    return not abs(eager - replay) <= CHECK_ATOL + CHECK_RTOL * max(abs(eager), abs(replay))
+
+
+def _mismatch(what: str, eager: float, replay: float) -> None:
+    raise TraceMismatch(f"program.check(): {what} is {replay!r} in the replay but "
+                        f"{eager!r} in fn() run eagerly; fn's graph depends on the "
+                        f"values in a way the recording does not follow")
 
 
 def _match(leaves: Any, data: Any, where: str, pairs: list) -> None:
@@ -520,10 +530,28 @@ def trace(fn: Callable[[], Any], backend: str = "python", optimizer: Any = None,
         raise TypeError(f"trace: fn must be a function of no arguments that returns a Value, "
                         f"got {type(fn).__name__}: {fn!r:.60}")
     root, extras, shape = _split_result(fn())
-    recording = record(root, extras)
-    recording.output_shape = shape
-    return Program(fn, recording, BACKENDS[backend](recording, gradients), optimizer,
-                   gradients)
+    with _collector_paused():
+        recording = record(root, extras)
+        recording.output_shape = shape
+        return Program(fn, recording, BACKENDS[backend](recording, gradients), optimizer,
+                       gradients)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a program is built, then let it run as before.
+
+    Recording allocates a few objects per node and makes no cycles; with the collector on,
+    every few hundred allocations it would walk the whole graph again (a trace of 300,000
+    nodes took 2.4 times as long). Memory is still freed by reference counting.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 __all__ = ["BACKENDS", "Program", "TraceMismatch", "trace"]

@@ -17,7 +17,7 @@ import linecache
 import math
 import re
 import weakref
-from typing import Any, Callable, Union
+from typing import Any, Callable, NamedTuple, Union
 
 from tinygrad_edu import engine
 from tinygrad_edu.engine import FLOATS, number_text
@@ -29,12 +29,25 @@ _OR, _AND, _COMPARE, _SUM, _PRODUCT, _NEGATION, _POWER, _ATOM = -2, -1, 0, 1, 2,
 # A sum of more operands than this is written over several lines: CPython's compiler
 # recurses once per operator, and a few thousand in one expression exhaust its stack.
 TERMS_PER_LINE = 200
+# A graph of more steps than this is written as parts of PART_STEPS steps each (see
+# _parts_source): CPython compiles many short functions faster, and in less memory, than one.
+ONE_FUNCTION_STEPS = 5_000
+PART_STEPS = 1_000
 
 
 def literal(number: float) -> str:
     """A float as Python source that reads back exactly: `2.0`, `0.001`, `-1e-300`."""
-    text = number_text(number)
-    return text + ".0" if re.fullmatch(r"-?\d+", text) else text
+    text = _LITERALS.get(number)
+    if text is None or number == 0.0:  # 0.0 and -0.0 are one key: write them each time
+        text = number_text(number)
+        text = text + ".0" if re.fullmatch(r"-?\d+", text) else text
+        if len(_LITERALS) >= 10_000:
+            _LITERALS.clear()
+        _LITERALS[number] = text
+    return text
+
+
+_LITERALS: dict[float, str] = {}  # a graph writes the same few numbers many times
 
 
 class Expr:
@@ -231,8 +244,9 @@ RUNTIME: dict[str, Callable[..., Any]] = {
 
 def variable_names(recording: Recording) -> list[str]:
     """A Python name for every node: its label where it has one, else x3 (leaf) or v7."""
+    # v and g: the lists a big graph's parts pass values and gradients in (_parts_source)
     used = set(RUNTIME) | set(keyword.kwlist) | {"grads", "float", "__debug__", "domain_error",
-                                                 "not_finite"}
+                                                 "not_finite", "v", "g"}
     names = []
     for i, node in enumerate(recording.nodes):
         # ASCII only: Python folds some Unicode names together (NFKC), and `²` is no name.
@@ -258,22 +272,32 @@ def python_source(recording: Recording, function_name: str = "forward_backward",
 
     The function takes the leaves' values (in topological order) and returns
     (root value, the extra values, the leaves' gradients); with gradients=False
-    it has no backward pass and gives no gradients: `()`.
+    it has no backward pass and gives no gradients: `()`. A graph of more than
+    ONE_FUNCTION_STEPS steps is written as parts (see _parts_source).
     """
+    return "".join(source_pieces(recording, function_name, gradients))
+
+
+def source_pieces(recording: Recording, function_name: str = "forward_backward",
+                  gradients: bool = True) -> list[str]:
+    """python_source in pieces that compile on their own, in order (one for a small graph)."""
     steps, names = recording.steps, variable_names(recording)
+    if len(steps) > ONE_FUNCTION_STEPS:
+        return _parts_source(recording, names, function_name, gradients)
+    return [_one_function(recording, names, function_name, gradients)]
+
+
+def _one_function(recording: Recording, names: list[str], function_name: str,
+                  gradients: bool) -> str:
+    """The graph as one function: the readable form, for all but big graphs."""
+    steps = recording.steps
     leaf_names = [names[i] for i in recording.leaves]
     lines = [f"def {function_name}({', '.join(leaf_names)}):",
              "    # forward: each node from its inputs, inputs first"]
     watched: dict[str, None] = {}  # operands whose op could hide a NaN or inf (relu(-inf) = 0)
     for i, step in enumerate(steps):
         if step.primitive is not None:
-            operands = [names[j] for j in step.inputs]
-            check = _domain_check(i, step, operands)
-            if check:
-                lines.append(f"    {check}")
-            lines.append(f"    {names[i]} = {step_source(step, operands)}")
-            if hides_non_finite(step.primitive):
-                watched.update(dict.fromkeys(operands))
+            _forward_lines(i, step, names, lines, watched)
     lines += _finiteness_lines(list(watched))
     root = recording.root
     extras = [names[j] for j in recording.outputs]
@@ -287,10 +311,7 @@ def python_source(recording: Recording, function_name: str = "forward_backward",
         step = steps[i]
         if step.primitive is None:
             continue
-        inputs = [Expr(names[j]) for j in step.inputs]
-        for j, local in zip(step.inputs, step.derivatives(SOURCE, Expr(names[i]), inputs)):
-            local = _expr(local)
-            factor = local.text if local.binding > _PRODUCT else f"({local.text})"
+        for j, factor in _edge_factors(i, step, names):
             update = "+=" if j in assigned else "="
             assigned.add(j)
             lines.append(f"    grad_{names[j]} {update} grad_{names[i]} * {factor}")
@@ -299,7 +320,176 @@ def python_source(recording: Recording, function_name: str = "forward_backward",
     return "\n".join(lines) + "\n"
 
 
-def _domain_check(i: int, step: Step, operands: list[str]) -> str:
+def _parts_source(recording: Recording, names: list[str], function_name: str,
+                  gradients: bool) -> list[str]:
+    """A big graph's source: the steps in parts of PART_STEPS, each a generator function.
+
+    CPython compiles one long function in time and memory that grow faster than its
+    length (100,000 lines: 2.2 s; the same lines as functions of 2,000: 0.9 s). Each
+    part keeps its own values in local variables, as the one-function source does;
+    a value or gradient that crosses from one part to another goes through the lists
+    `v` and `g`, by the node's number. A part runs its forward lines, yields, and
+    runs its backward lines when the driver resumes it, parts in reverse order.
+    """
+    steps = recording.steps
+    n = len(steps)
+    is_leaf = bytearray(n)
+    for i in recording.leaves:
+        is_leaf[i] = 1
+    last_use = list(range(n))  # the last node that reads each node (itself if none)
+    for i, step in enumerate(steps):
+        for j in step.inputs:
+            last_use[j] = i
+    wanted = set(recording.outputs) | {recording.root}
+    pieces: list[str] = []
+    parts: list[str] = []
+    for start in range(0, n, PART_STEPS):
+        stop = min(start + PART_STEPS, n)
+        part = f"part_{len(parts)}"
+        parts.append(part)
+        lines = _part_lines(part, recording, names, start, stop, is_leaf, last_use, wanted,
+                            gradients, function_name)
+        pieces.append("\n".join(lines) + "\n")
+    root = recording.root
+    extras = [f"v[{j}]" for j in recording.outputs]
+    lines = ["", "",
+              f"PARTS = ({', '.join(parts)},)",
+              f"LEAVES = ({', '.join(map(str, recording.leaves))},)",
+              "", "",
+              f"def {function_name}(*leaves):",
+              f"    # {n:,} nodes in {len(parts)} parts; v and g hold the values and gradients "
+              f"that pass between parts",
+              f"    v = [0.0] * {n}",
+              "    for p, x in zip(LEAVES, leaves):",
+              "        v[p] = x"]
+    if not gradients:
+        lines += ["    for part in PARTS:",
+                  "        part(v)",
+                  f"    return v[{root}], {_tuple(extras)}, ()"]
+        return [*pieces, "\n".join(lines) + "\n"]
+    lines += [f"    g = [0.0] * {n}",
+              f"    g[{root}] = 1.0",
+              "    running = [part(v, g) for part in PARTS]",
+              "    for part in running:  # forward, first part first",
+              "        next(part)",
+              "    for part in reversed(running):  # backward, last part first",
+              "        next(part, None)",
+              f"    return v[{root}], {_tuple(extras)}, tuple([g[p] for p in LEAVES])"]
+    return [*pieces, "\n".join(lines) + "\n"]
+
+
+def _part_lines(part: str, recording: Recording, names: list[str], start: int, stop: int,
+                is_leaf: bytearray, last_use: list[int], wanted: set[int],
+                gradients: bool, function_name: str) -> list[str]:
+    """One part of a big graph's source: the forward and backward lines of steps[start:stop]."""
+    steps = recording.steps
+
+    def outside(j: int) -> bool:  # a node this part reads from v and adds gradients to in g
+        return j < start or is_leaf[j] == 1
+
+    loads: dict[int, None] = {}
+    body: list[str] = []
+    watched: dict[str, None] = {}
+    for i in range(start, stop):
+        step = steps[i]
+        if step.primitive is None:
+            continue
+        for j in step.inputs:
+            if outside(j):
+                loads[j] = None
+        _forward_lines(i, step, names, body, watched)
+    own = [i for i in range(start, stop) if not is_leaf[i]]
+    lines = ["" if start else f"# A big graph, in parts: {function_name}, at the end, runs them",
+             "", f"def {part}(v{', g' if gradients else ''}):",
+             f"    # forward: nodes {start} to {stop - 1}"]
+    lines += [f"    {names[j]} = v[{j}]" for j in loads]
+    lines += body
+    lines += _finiteness_lines(list(watched))
+    lines += [f"    v[{i}] = {names[i]}" for i in own if last_use[i] >= stop or i in wanted]
+    if not gradients:
+        return lines if len(lines) > 4 else lines + ["    pass  # only leaves"]
+    lines += ["    yield", "    # backward: the gradients from later parts, then each edge"]
+    assigned = set()
+    for i in own:
+        if last_use[i] >= stop or i == recording.root:
+            lines.append(f"    grad_{names[i]} = g[{i}]")
+            assigned.add(i)
+    for i in reversed(own):
+        for j, factor in _edge_factors(i, steps[i], names):
+            if outside(j):
+                lines.append(f"    g[{j}] += grad_{names[i]} * {factor}")
+                continue
+            update = "+=" if j in assigned else "="
+            assigned.add(j)
+            lines.append(f"    grad_{names[j]} {update} grad_{names[i]} * {factor}")
+    return lines
+
+
+def _forward_lines(i: int, step: Step, names: list[str], lines: list[str],
+                   watched: dict[str, None]) -> None:
+    """Add step i's forward lines (its domain check, if any, and its value) to `lines`, and
+    to `watched` its operands if its op could hide a NaN or inf in them (relu(-inf) = 0)."""
+    template = _template(step)
+    words = [names[j] for j in step.inputs]
+    words += (names[i], str(i))
+    if template.check:
+        lines.append(f"    {template.check.format(*words)}")
+    lines.append(f"    {names[i]} = {template.value.format(*words)}")
+    if hides_non_finite(step.made_by):
+        watched.update(dict.fromkeys(words[:-2]))
+
+
+def _edge_factors(i: int, step: Step, names: list[str]) -> list[tuple[int, str]]:
+    """(input, its local derivative as the source of a factor) for each edge of step i."""
+    words = [names[j] for j in step.inputs]
+    words += (names[i], str(i))
+    return [(j, factor.format(*words)) for j, factor in zip(step.inputs, _template(step).factors)]
+
+
+class _Template(NamedTuple):
+    """A step's lines with its operands, its own name and its number left as {0}, {1}, ...:
+    nodes of one shape (every `x * 0.999` of a chain) are written once and filled in."""
+
+    value: str
+    check: str
+    factors: tuple[str, ...]
+
+
+_TEMPLATES: dict[tuple, _Template] = {}
+# The placeholders a template is written with: characters no generated code contains.
+_HOLE = re.compile("\x00(\\d+)\x01")
+
+
+def _template(step: Step) -> _Template:
+    """The step's lines as format strings: {k} the k-th input's name, then its own, then i."""
+    fixed = step.constant_edges()
+    key = (step.primitive, len(step.inputs), step.constant, step.left, step.count, step.pairs,
+           step.factors, step.constant == 0.0 and math.copysign(1.0, step.constant),
+           *[(r, r == 0.0 and math.copysign(1.0, r)) for r, f in zip(step.recorded, fixed) if f])
+    template = _TEMPLATES.get(key)
+    if template is None:
+        n = len(step.inputs)
+        holes = [f"\x00{k}\x01" for k in range(n + 2)]
+        inputs = [Expr(hole) for hole in holes[:n]]
+        factors = []
+        for local in step.derivatives(SOURCE, Expr(holes[n]), inputs):
+            local = _expr(local)
+            factors.append(local.text if local.binding > _PRODUCT else f"({local.text})")
+        template = _Template(_format(step_source(step, holes[:n])),
+                             _format(_domain_check(holes[n + 1], step, holes[:n])),
+                             tuple(map(_format, factors)))
+        if len(_TEMPLATES) >= 10_000:  # a graph of many different shapes
+            _TEMPLATES.clear()
+        _TEMPLATES[key] = template
+    return template
+
+
+def _format(text: str) -> str:
+    """Generated text with placeholders, as a format string: braces doubled, holes {k}."""
+    return _HOLE.sub(r"{\1}", text.replace("{", "{{").replace("}", "}}"))
+
+
+def _domain_check(i: Union[int, str], step: Step, operands: list[str]) -> str:
     """`if <outside the op's domain>: domain_error(i, ...)`, from the Primitive's own rules,
     or "" where the op has none or its operands cannot leave it."""
     primitive = step.made_by
@@ -369,7 +559,8 @@ class PythonBackend:
 
     def __init__(self, recording: Recording, gradients: bool = True) -> None:
         function_name = "forward_backward" if gradients else "forward"
-        self.source = python_source(recording, function_name, gradients)
+        pieces = source_pieces(recording, function_name, gradients)
+        self.source = "".join(pieces)
         steps = recording.steps
 
         def domain_error(i: int, *operands: float) -> None:
@@ -386,7 +577,12 @@ class PythonBackend:
                                      filename)
         weakref.finalize(self, linecache.cache.pop, filename, None)
         namespace: dict[str, Any] = dict(RUNTIME, domain_error=domain_error, not_finite=not_finite)
-        exec(compile(self.source, filename, "exec"), namespace)  # noqa: S102 - our own code
+        line = 0
+        for piece in pieces:  # one at a time: see _parts_source
+            # blank lines first, so that a traceback names the piece's lines in self.source
+            code = compile("\n" * line + piece, filename, "exec")
+            exec(code, namespace)  # noqa: S102 - our own code
+            line += piece.count("\n")
         self._function = namespace[function_name]
 
     def run(self, data: list[float]) -> tuple[float, list[float], list[float]]:

@@ -10,11 +10,16 @@ every number it folds, so nothing here is guessed back.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Optional, Sequence
+from typing import Any, NamedTuple, Optional, Sequence, cast
 
 from tinygrad_edu import engine
 from tinygrad_edu.engine import Primitive, Value, topological_order
+
+# The Primitive's answer to constant_edges for nodes of one shape: a graph asks it for every node,
+# and its nodes come in a few shapes (a chain of `x * 0.999` asks the same question each time).
+_CONSTANT_EDGES: dict[tuple, tuple[bool, ...]] = {}
 
 
 class Step(NamedTuple):
@@ -49,8 +54,17 @@ class Step(NamedTuple):
 
     def constant_edges(self) -> tuple[bool, ...]:
         """For each input edge: is its local derivative a fixed number (the Primitive says)?"""
-        return self.made_by.constant_edges(len(self.inputs), self.constant, self.left,
-                                           self.pairs)
+        constant = self.constant
+        key = (self.primitive, len(self.inputs), constant, self.left, self.pairs,
+               constant == 0.0 and math.copysign(1.0, constant))
+        answer = _CONSTANT_EDGES.get(key)
+        if answer is None:
+            answer = self.made_by.constant_edges(len(self.inputs), constant, self.left,
+                                                 self.pairs)
+            if len(_CONSTANT_EDGES) >= 10_000:  # a graph of many different constants
+                _CONSTANT_EDGES.clear()
+            _CONSTANT_EDGES[key] = answer
+        return answer
 
     def forward(self, m: Any, inputs: Sequence[Any]) -> Any:
         """The step's result, by its primitive's rule read with the math namespace `m`."""
@@ -96,28 +110,54 @@ class Recording:
 
 
 def record(root: Value, extras: Sequence[Value] = ()) -> Recording:
-    """The graph of `root` as steps; `extras` are further nodes of it whose values are wanted."""
+    """The graph of `root` as steps; `extras` are further nodes of it whose values are wanted.
+
+    One pass over the nodes, a few microseconds each: a recording is made for every
+    trace, and a trace of a million nodes should take seconds, not minutes. It reads
+    the node's fields directly (engine.Value's slots), as `Value.inputs`,
+    `.local_grads` and `.constant` would give them.
+    """
     nodes = topological_order(root)
     position = {node: i for i, node in enumerate(nodes)}.__getitem__
-    steps = []
+    steps: list[Step] = []
+    add = steps.append
+    new = tuple.__new__
+    left_type = engine._Left
+    one_number: dict[float, tuple[float]] = {}  # one tuple for each local derivative seen
     for node in nodes:
-        primitive = node.primitive
+        primitive = node._primitive
         if primitive is None:
-            steps.append(Step(None, (), None, False, (), node.data))
+            add(new(Step, (None, (), None, False, (), node.data, 0, 0, ())))
             continue
-        if primitive.forward is None:  # an op of your own (Value.from_op): numbers only
-            raise TypeError(f"trace: cannot replay the op {primitive.name!r} "
-                            f"({engine.describe_node(node)}): only the numbers of its derivatives "
-                            f"at these inputs are known, not a rule to recompute them; run "
-                            f"it eagerly instead")
-        inputs = tuple(map(position, node.inputs))
-        if primitive.arity is None:
+        a = node._input_a
+        if a is None:  # an n-ary node: sum, mean, dot
+            if primitive.forward is None:
+                _refuse_numbers_only(node)
             folded = engine.folded(node)
-            steps.append(Step(primitive, inputs, folded.constant, False, node.local_grads,
-                              node.data, folded.count, folded.pairs, tuple(folded.factors)))
+            more = node._more
+            add(new(Step, (primitive, tuple(map(position, more[0::2])), folded.constant, False,
+                           more[1::2], node.data, folded.count, folded.pairs,
+                           tuple(folded.factors))))
+            continue
+        if primitive.forward is None:
+            _refuse_numbers_only(node)
+        constant = node._constant
+        left = type(constant) is left_type
+        if left:  # a _Left: the number itself, as a plain float
+            constant = float(cast(float, constant))
+        b = node._input_b
+        if b is None:
+            local = node._local_a
+            recorded = one_number.get(local)  # (1.0,) for every relu that passes, and so on
+            if recorded is None or local == 0.0:  # 0.0 and -0.0 are one key: not shared
+                recorded = (local,)
+                if len(one_number) < 1_000:
+                    one_number[local] = recorded
+            add(new(Step, (primitive, (position(a),), constant, left, recorded, node.data,
+                           0, 0, ())))
         else:
-            steps.append(Step(primitive, inputs, node.constant, node.constant_left,
-                              node.local_grads, node.data))
+            add(new(Step, (primitive, (position(a), position(b)), constant, left,
+                           (node._local_a, node._local_b), node.data, 0, 0, ())))
     outputs = []
     for extra in extras:
         try:
@@ -128,6 +168,14 @@ def record(root: Value, extras: Sequence[Value] = ()) -> Recording:
                              ) from None
     leaves = [i for i, step in enumerate(steps) if step.primitive is None]
     return Recording(nodes, steps, leaves, len(nodes) - 1, outputs, None)
+
+
+def _refuse_numbers_only(node: Value) -> None:
+    """An op of your own (Value.from_op) has numbers for its derivatives, no rule: refuse it."""
+    raise TypeError(f"trace: cannot replay the op {node.primitive.name!r} "  # type: ignore[union-attr]
+                    f"({engine.describe_node(node)}): only the numbers of its derivatives "
+                    f"at these inputs are known, not a rule to recompute them; run "
+                    f"it eagerly instead")
 
 
 __all__ = ["Recording", "Step", "record"]
