@@ -153,7 +153,7 @@ def torch_code(recording: Recording, function_name: str = "forward",
             vectorise = False
     if not vectorise:
         return _scalar_code(recording, function_name)
-    backend = NumpyBackend(recording, gradients=False)
+    backend = NumpyBackend(recording, gradients=False, scalar_runs=False)  # a line per group
     return _Writer(recording, backend, function_name).write()
 
 
@@ -518,7 +518,11 @@ class _Writer:
         writers = {nb.MatrixProduct: self._in_product, nb.Elementwise: self._elementwise,
                    nb.Linear: self._linear, nb.GatheredDot: self._dot}
         for operation in self.backend.operations:
-            writers[type(operation)](operation)
+            writer = writers.get(type(operation))
+            if writer is None:  # a new kind of array operation: say so, not a KeyError
+                raise TypeError(f"torch_source: the numpy backend's {type(operation).__name__} "
+                                f"has no torch writer in tinygrad_edu/tracing/torch_source.py")
+            writer(operation)
         root = self.read([self.backend.root], ())
         if root.text != "loss" and root.text not in self.arguments:
             name = self._fresh("loss")
