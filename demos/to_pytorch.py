@@ -5,9 +5,11 @@ a2 = σ(z2), L = BCE(a2, y), is built from Values and turned into a PyTorch
 module with `to_torch`: each layer of neurons becomes one nn.Linear whose row j
 holds neuron j's weights. `compare` then runs the mean loss and backward on
 both sides: the loss, every output and every gradient agree to float64
-rounding. Both are then trained side by side with the same SGD steps, the
-PyTorch model comes back with `from_torch`, and the trained model is saved for
-PyTorch (out/to_pytorch/model.pt and model.py, which rebuilds it with PyTorch alone).
+rounding. The same loss, traced, is then written as PyTorch code by the trace
+itself (`program.torch_source`: one line per layer) and run. Both are then
+trained side by side with the same SGD steps, the PyTorch model comes back with
+`from_torch`, and the trained model is saved for PyTorch (out/to_pytorch/model.pt
+and model.py, which rebuilds it with PyTorch alone).
 
 Needs PyTorch: pip install 'tinygrad_edu[torch]'.
 
@@ -25,6 +27,7 @@ from tinygrad_edu.demos.arguments import DemoParser
 from tinygrad_edu.losses import binary_cross_entropy, mean_loss
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD
+from tinygrad_edu.tracing import trace
 
 TOLERANCE = 1e-12  # float64 rounding differences are ~1e-16; anything bigger is a bug
 LEARNING_RATE = 0.5
@@ -49,7 +52,15 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     if not 0 <= args.steps <= 1000:
         parser.error(f"--steps must be between 0 and 1000, got {args.steps}")
     try:  # the bridge first: its ImportError says how to get PyTorch
-        from tinygrad_edu.torch import compare, export_files, from_torch, to_torch
+        from tinygrad_edu.torch import (
+            compare,
+            export_files,
+            from_torch,
+            leaf_gradients,
+            to_torch,
+            torch_function,
+            torch_inputs,
+        )
     except ImportError as missing:
         sys.exit(f"to_pytorch: {missing}")
     import torch
@@ -73,7 +84,30 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     print(f"   check: every number within {TOLERANCE:g} of PyTorch's: "
           f"{'OK' if table_ok else 'MISMATCH'}")
 
-    print(f"\n3. Training side by side: {args.steps} steps of SGD (lr {LEARNING_RATE}) on all "
+    print("\n3. The same loss traced, and written by the trace as PyTorch code "
+          "(program.torch_source):")
+    program = trace(lambda: mean_loss([binary_cross_entropy(model(x), t)
+                                       for x, t in zip(X[:8], y[:8])]))
+    source = program.torch_source
+    print("   " + source.split("\n\n\n", 1)[-1].rstrip().replace("\n", "\n   "))
+    print("   (above it, X = torch.tensor([...]): the 8 points, which the trace saw as plain "
+          "floats)")
+    arguments = torch_inputs(program)  # float64 tensors of the leaves' data, named as in it
+    traced_loss = torch_function(program)(**arguments)
+    traced_loss.backward()
+    model.zero_grad()
+    value = program()  # the program's forward and backward: into the parameters' .grad
+    gradients = leaf_gradients(program, arguments)
+    source_difference = max([relative(traced_loss.item(), value)]
+                            + [relative(g, leaf.grad)
+                               for g, leaf in zip(gradients, program.leaves)])
+    model.zero_grad()
+    source_ok = source_difference <= TOLERANCE
+    print(f"   run with torch: loss {traced_loss.item():.15f} (program: {value:.15f}); largest "
+          f"relative difference of the loss and {len(gradients)} gradients "
+          f"{source_difference:.1e}: {'OK' if source_ok else 'MISMATCH'}")
+
+    print(f"\n4. Training side by side: {args.steps} steps of SGD (lr {LEARNING_RATE}) on all "
           f"{len(X)} examples")
     optimizer = SGD(model.parameters(), lr=LEARNING_RATE)
     torch_optimizer = torch.optim.SGD(net.parameters(), lr=LEARNING_RATE)
@@ -110,9 +144,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     for path, content in export_files(model, args.out / "model.pt").items():
         path.write_bytes(content)
         written.append(path)
-    print(f"\n4. Saved for PyTorch: {written[0]} (the state_dict) and {written[1]}, which "
+    print(f"\n5. Saved for PyTorch: {written[0]} (the state_dict) and {written[1]}, which "
           f"rebuilds the module with PyTorch alone; try: python {written[1]} 0.5,-0.2")
-    return {"ok": table_ok and training_ok, "table": table, "ours_losses": ours_losses,
+    return {"ok": table_ok and source_ok and training_ok, "table": table, "source": source,
+            "source_difference": source_difference, "ours_losses": ours_losses,
             "theirs_losses": theirs_losses, "loss_difference": loss_difference,
             "weight_difference": weight_difference, "files": written}
 

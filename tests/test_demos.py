@@ -8,6 +8,7 @@ test_language_model.py.
 
 import importlib.util
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -251,3 +252,8 @@ def test_to_pytorch_gives_the_same_numbers_on_both_sides_and_saves_the_model(tmp
     out = capsys.readouterr().out
     assert "check: every number within 1e-12 of PyTorch's: OK" in out
     assert "layers.0.neurons.3.w.1  layers.0.weight.grad[3, 1]" in out
+    # the trace writes the same loss as PyTorch code, one line per layer, and it runs equal
+    assert "a1 = torch.relu(X @ layers_0_weight.T + layers_0_bias)" in result["source"]
+    assert result["source_difference"] <= 1e-12
+    assert "z2 = a1 @ layers_1_weight.T + layers_1_bias" in out
+    assert re.search(r"relative difference of the loss and 17 gradients \S+: OK", out)

@@ -13,6 +13,11 @@ neuron 3, the weight on input 1) is `layers.0.weight[3, 1]` in PyTorch, and
 per layer for the whole batch; `compare` shows that the loss, every output and
 every gradient come out the same, to float64 rounding.
 
+A traced program writes its own forward pass as PyTorch code (`program.torch_source`);
+`torch_inputs(program)` builds that function's arguments from the leaves' data,
+`torch_function(program)` runs the source, and `leaf_gradients` reads each leaf's
+gradient back from the tensors' `.grad`.
+
 This module needs PyTorch: pip install 'tinygrad_edu[torch]'.
 """
 
@@ -23,7 +28,7 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence, Union, cast
+from typing import Any, Callable, Sequence, Union, cast
 
 if __name__ != "tinygrad_edu.torch":  # found as `torch` itself: Python started in this folder
     raise ImportError(f"{__file__} is tinygrad_edu's bridge to PyTorch, but it was imported as "
@@ -594,5 +599,57 @@ if __name__ == "__main__":
 '''
 
 
+# ------------------------------------------------------- a traced program in torch
+def torch_inputs(program: Any, requires_grad: bool = True) -> dict[str, torch.Tensor]:
+    """The arguments of `program.torch_source`, by name: float64 tensors of the leaves' current
+    data, in the layout the source documents (`layers_0_weight[j, i]` is `layers.0.neurons.j.w.i`).
+
+    `torch_function(program)(**torch_inputs(program))` computes the program's loss;
+    with requires_grad (the default) `.backward()` on it fills every tensor's `.grad`.
+    A training program writes its parameters back into their Values first (sync).
+    """
+    _check_program(program, "torch_inputs")
+    if program.training is not None:
+        program.sync()
+    return {name: torch.tensor(data, dtype=torch.float64, requires_grad=requires_grad)
+            for name, data in program.torch_code.argument_data().items()}
+
+
+def torch_function(program: Any) -> Callable[..., Any]:
+    """The function `program.torch_source` defines, made by running that source with torch."""
+    _check_program(program, "torch_function")
+    code = program.torch_code
+    namespace: dict[str, Any] = {}
+    exec(compile(code.source, f"<torch_source of {program!r}>", "exec"), namespace)
+    return namespace[code.function_name]
+
+
+def _check_program(program: Any, caller: str) -> None:
+    from tinygrad_edu.tracing import Program  # the bridge sits on top of the library
+
+    if not isinstance(program, Program):
+        raise TypeError(f"{caller}: program must be a traced Program (tinygrad_edu.trace(fn)), "
+                        f"got {type(program).__name__}: {program!r:.60}")
+
+
+def leaf_gradients(program: Any, inputs: dict[str, torch.Tensor]) -> list[float]:
+    """Each leaf's gradient (in the order of `program.leaves`) read from the `.grad` of the
+    tensors of torch_inputs, after backward(): what program() adds into the leaves' .grad."""
+    _check_program(program, "leaf_gradients")
+    shapes = program.torch_code.shapes
+    for name, shape in shapes.items():
+        given = inputs.get(name) if isinstance(inputs, dict) else None
+        if not isinstance(given, torch.Tensor) or tuple(given.shape) != shape:
+            raise ValueError(f"leaf_gradients: inputs must be the tensors torch_inputs(program) "
+                             f"gave; {name!r} should be a tensor of shape {shape}, got "
+                             f"{type(given).__name__}: {given!r:.60}")
+    found = {}
+    for leaf, name, index in program.torch_code.places:
+        grad = inputs[name].grad
+        found[id(leaf)] = 0.0 if grad is None else float(grad[index])
+    return [found[id(leaf)] for leaf in program.leaves]
+
+
 __all__ = ["ACTIVATION_MODULES", "TORCH_LOSSES", "Comparison", "Network", "Row", "TorchLoss",
-           "compare", "export_files", "from_torch", "parameter_names", "to_torch"]
+           "compare", "export_files", "from_torch", "leaf_gradients", "parameter_names",
+           "to_torch", "torch_function", "torch_inputs"]

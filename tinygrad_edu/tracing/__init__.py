@@ -4,6 +4,8 @@
 - `program`: the front end, `trace()`, `Program` (call, check, feed), the backends' registry
 - `python_backend`: the graph as one straight-line Python function (readable: `program.source`)
 - `numpy_backend`: the graph grouped into array operations (the only module that imports numpy)
+- `torch_source`: the forward pass written as a PyTorch function (`program.torch_source`),
+  one line per array operation of the numpy backend; it writes text and imports no torch
 
 Every backend reads each op's forward and derivative from the engine's table of
 primitives; none has code of its own for an op.

@@ -112,6 +112,7 @@ class Program:
     program.check()  runs fn() eagerly and raises TraceMismatch at the first node
                      whose shape or numbers differ from the recording
     program.source   the forward and backward pass as straight-line Python
+    program.torch_source  the forward pass as a PyTorch function over tensors
     program.feed(leaves, data)  sets the .data of input leaves for the next call
 
     A training program (`trace(fn, optimizer=opt)`) keeps the parameters itself:
@@ -129,6 +130,7 @@ class Program:
         self.leaves = [recording.nodes[i] for i in self.leaf_positions]
         self._leaf_set = set(self.leaves)
         self._source: Optional[str] = getattr(backend, "source", None)
+        self._torch_code: Any = None  # made when first asked for (torch_source.py)
         # One replay at a time: the numpy backend computes in arrays it keeps, and every
         # backend adds into the leaves' .grad. Threads calling one program take turns.
         self._lock = threading.Lock()
@@ -146,6 +148,29 @@ class Program:
         if self._source is None:
             self._source = python_source(self.recording)
         return self._source
+
+    @property
+    def torch_source(self) -> str:
+        """The traced forward pass as a PyTorch function over tensors, one line per layer.
+
+        Run it with `tinygrad_edu.torch.torch_function(program)` on the tensors
+        `tinygrad_edu.torch.torch_inputs(program)` builds from the leaves' data: it
+        returns the loss (and, if fn returned more Values, a 1-D tensor of them in
+        fn's order, flattened); torch.autograd gives every leaf's gradient. The
+        arguments are the leaves grouped into tensors: `layers_0_weight[j, i]` is
+        the parameter `layers.0.neurons.j.w.i`; `program.torch_code.places` says
+        where every leaf sits. See tinygrad_edu/tracing/torch_source.py.
+        """
+        return self.torch_code.source
+
+    @property
+    def torch_code(self) -> Any:
+        """torch_source with where each leaf sits in its arguments (a TorchCode)."""
+        if self._torch_code is None:
+            from tinygrad_edu.tracing.torch_source import torch_code  # numpy, if there, only now
+
+            self._torch_code = torch_code(self.recording)
+        return self._torch_code
 
     def __len__(self) -> int:
         return len(self.recording.steps)
