@@ -442,3 +442,31 @@ def test_the_helpers_refuse_what_is_not_a_program_or_its_inputs():
                                          r"torch_inputs\(program\) gave; 'layers_0_bias' should "
                                          r"be a tensor of shape \(4,\), got NoneType: None"):
         leaf_gradients(program, inputs)
+
+
+def test_hostile_labels_become_names_and_never_code():
+    # Labels are a user's text: in the source they are identifiers, and a line break, a quote
+    # or a keyword in one runs nothing.
+    import ast
+
+    labels = ["a\nimport os\nos.system('echo PWNED')", "b'); import os #", "for", "1abc",
+              "__import__('os')", "layers.0.neurons.0.w.0\nx", "x1.0]; import os", "é"]
+    leaves = [Value(1.0 + k / 10, label=text) for k, text in enumerate(labels)]
+    out = leaves[0]
+    for leaf in leaves[1:]:
+        out = out * leaf + leaf.tanh()
+    program = trace(lambda: out)
+    source = program.torch_source
+    tree = ast.parse(source)
+    assert [type(node).__name__ for node in tree.body] == ["Import", "FunctionDef"]
+    assert not [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+                and node is not tree.body[0]]
+    calls = {node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+             for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    assert "system" not in calls and "__import__" not in calls
+    torch = pytest.importorskip("torch")
+    from tinygrad_edu.torch import torch_function, torch_inputs
+
+    assert math.isclose(float(torch_function(program)(**torch_inputs(program)).detach()),
+                        out.data, rel_tol=1e-12)
+    assert torch.is_tensor(torch_inputs(program)[next(iter(torch_inputs(program)))])
