@@ -51,6 +51,11 @@ HEADER = "import torch\n"
 
 
 # ---------------------------------------------------------------- the namespace
+def _calling(function: str) -> Any:
+    """A namespace entry that writes a call of `function` on its one argument."""
+    return lambda x: _call(function, x)
+
+
 class TensorMath:
     """The math namespace that writes torch: each function gives the source that computes it.
 
@@ -58,25 +63,9 @@ class TensorMath:
     calls a function this namespace has no spelling for is refused, naming it.
     """
 
-    @staticmethod
-    def exp(x: Any) -> Expr:
-        return _call("torch.exp", x)
-
-    @staticmethod
-    def log(x: Any) -> Expr:
-        return _call("torch.log", x)
-
-    @staticmethod
-    def tanh(x: Any) -> Expr:
-        return _call("torch.tanh", x)
-
-    @staticmethod
-    def sigmoid(x: Any) -> Expr:
-        return _call("torch.sigmoid", x)
-
-    @staticmethod
-    def relu(x: Any) -> Expr:
-        return _call("torch.relu", x)
+    # One torch function each, of one tensor: `m.exp(x)` is `torch.exp(x)`.
+    exp, log, tanh, sigmoid, relu = (staticmethod(_calling(f"torch.{name}")) for name in
+                                     ("exp", "log", "tanh", "sigmoid", "relu"))
 
     @staticmethod
     def step(x: Any) -> Expr:
