@@ -411,6 +411,49 @@ def test_any_number_of_ctrl_c_ends_with_every_output_or_none(tmp_path, presses, 
         assert "nothing written" in errors and not out.exists()
 
 
+def _ctrl_c_while_matplotlib_loads(*_args):
+    """What a compiled extension module does with a Ctrl-C pressed while it loads."""
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt as pressed:
+        raise ImportError("initialization failed") from pressed
+
+
+@pytest.mark.parametrize("cause, code, said", [
+    (_ctrl_c_while_matplotlib_loads, 130,
+     "tinygrad-edu train: interrupted while drawing the plots; nothing written"),
+    (lambda *_: __import__("no_such_module_anywhere"), 3,
+     "internal error (a bug, please report it): ModuleNotFoundError"),
+], ids=["caused-by-ctrl-c", "a-real-import-error"])
+def test_a_ctrl_c_that_arrives_as_an_import_error_is_still_a_ctrl_c(tmp_path, capsys,
+                                                                     monkeypatch, cause, code,
+                                                                     said):
+    monkeypatch.setattr(cli.train, "_draw_outputs", cause)
+    out = tmp_path / "out"
+    assert cli.main(["train", "--samples", "20", "--hidden", "2", "--steps", "2",
+                     "--out", str(out)]) == code
+    err = capsys.readouterr().err
+    assert said in err and "Traceback" not in err, err
+    assert not out.exists()  # nothing written, and the folder it made is gone again
+
+
+def test_caused_by_ctrl_c_follows_causes_and_contexts_and_stops_on_a_cycle():
+    from tinygrad_edu.cli.arguments import caused_by_ctrl_c
+
+    plain = ValueError("plain")
+    assert not caused_by_ctrl_c(plain)
+    first, second = RuntimeError("a"), RuntimeError("b")
+    first.__context__, second.__context__ = second, first  # a cycle, as Python allows
+    assert not caused_by_ctrl_c(first)
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise OSError("while handling it")  # noqa: B904 (a context, not a cause, on purpose)
+    except OSError as problem:
+        assert caused_by_ctrl_c(problem)
+
+
 @pytest.mark.parametrize("make_out, message", [
     (lambda tmp: tmp.joinpath("file.txt"), "it is a file, not a folder"),
     (lambda tmp: tmp.joinpath("file.txt", "below"), "file.txt is a file, not a folder"),

@@ -20,7 +20,7 @@ from typing import Optional, Sequence
 
 from tinygrad_edu import __version__
 from tinygrad_edu.cli import demo, diagnose, gradcheck, playground, render, trace, train
-from tinygrad_edu.cli.arguments import OneLineParser, UsageError
+from tinygrad_edu.cli.arguments import OneLineParser, UsageError, caused_by_ctrl_c
 
 SUBCOMMANDS = (
     ("demo", demo, "run a demo of the lecture (default: the quick ones)"),
@@ -70,6 +70,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"{where}: error: out of memory; try a smaller input", file=sys.stderr)
         return 2
     except Exception as problem:  # a bug: still one line, and it says so
+        if caused_by_ctrl_c(problem):
+            print(f"{where}: interrupted", file=sys.stderr)
+            return 130
         text = " ".join(str(problem).split())[:300]
         print(f"{where}: internal error (a bug, please report it): "
               f"{type(problem).__name__}: {text}", file=sys.stderr)

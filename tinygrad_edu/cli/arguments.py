@@ -28,6 +28,22 @@ class UsageError(Exception):
     """A bad argument found after parsing; main() prints it as one line and exits 2."""
 
 
+def caused_by_ctrl_c(problem: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is in `problem`'s chain of causes.
+
+    A Ctrl-C pressed while a compiled extension module loads (matplotlib's, on the
+    first plot) comes out as `ImportError: initialization failed` raised from the
+    KeyboardInterrupt: it is still the user's Ctrl-C, not a bug.
+    """
+    seen: set[int] = set()
+    while problem is not None and id(problem) not in seen:
+        if isinstance(problem, KeyboardInterrupt):
+            return True
+        seen.add(id(problem))
+        problem = problem.__cause__ or problem.__context__
+    return False
+
+
 def add_program_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare how a command takes a program of the expression language and its inputs."""
     parser.add_argument("program", nargs="?",

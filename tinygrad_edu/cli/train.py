@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Union
 
 from tinygrad_edu import data
-from tinygrad_edu.cli.arguments import UsageError
+from tinygrad_edu.cli.arguments import UsageError, caused_by_ctrl_c
 from tinygrad_edu.nn import ACTIVATIONS, MLP, Model
 from tinygrad_edu.optim import SGD, Adam, Optimizer
 from tinygrad_edu.tracing import TraceMismatch
@@ -262,7 +262,9 @@ def _train_and_write(args: argparse.Namespace, model: MLP, optimizer: Optimizer,
         print(f"tinygrad-edu train: FAILED {where}: {problem}; try a smaller --lr, or data "
               f"of a smaller scale; nothing written", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:  # a Ctrl-C after the one that ended training
+    except BaseException as problem:  # a Ctrl-C after the one that ended training (while
+        if not caused_by_ctrl_c(problem):  # matplotlib loads, it comes as an ImportError)
+            raise
         print(f"tinygrad-edu train: interrupted {phase}; nothing written", file=sys.stderr)
         return 130
     try:
