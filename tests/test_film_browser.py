@@ -174,7 +174,18 @@ def test_hovering_an_edge_shows_its_weight_and_gradient(open_film, run):
     assert run[0].named_parameters()[k][0] == "layers.2.neurons.0.w.1" == text.split()[0]
     unit = page.locator("#network canvas.unit[data-layer='2'][data-unit='1']")
     unit.hover()
-    assert tip.text_content().startswith("unit a2.1 = relu(w·x + b)")
+    text = tip.text_content()
+    assert text.startswith("unit a2.1 = relu(w·x + b)")
+    names = [name for name, _ in run[0].named_parameters()]
+    numbers = [float(np.float32(snapshot.parameters[names.index(f"layers.1.neurons.1.{name}")]))
+               for name in ["w.0", "w.1", "w.2", "w.3", "w.4", "w.5", "b"]]
+    assert min(numbers) < 0 < max(numbers)  # both signs are shown
+    written = ("−" if numbers[0] < 0 else "") + f"{format_number(abs(numbers[0]))}·a1.0"
+    written += "".join(f" {'−' if number < 0 else '+'} {format_number(abs(number))}·a1.{k + 1}"
+                       for k, number in enumerate(numbers[1:6]))
+    written += f" {'−' if numbers[6] < 0 else '+'} {format_number(abs(numbers[6]))}"
+    assert f"= relu({written})" in text, text
+    assert "+ -" not in text
 
 
 def test_user_text_is_shown_as_text_and_runs_nothing(open_film):

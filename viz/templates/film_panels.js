@@ -400,15 +400,21 @@ class NetworkPanel {
     }
     const unit = this.units[layer][i], frame = this.frame, p = frame.parameters;
     const g = this.spec.activations[layer - 1];
+    // each term with its own sign: "1.33·x1 − 1.17·x2 − 1.71", never "+ -1.17"
+    const signed = (value, name, first) => {
+      const size = `${formatNumber(Math.abs(value))}${name}`;
+      if (first) return value < 0 ? `−${size}` : size;
+      return `${value < 0 ? " − " : " + "}${size}`;
+    };
     const terms = [];
     for (let k = 0; k < unit.nin; k++) {
       const input = layer === 1 ? `x${k + 1}` : `a${layer - 1}.${k}`;
-      terms.push(`${formatNumber(p[unit.parameters + k])}·${input}`);
+      terms.push(signed(p[unit.parameters + k], `·${input}`, k === 0));
     }
-    const shown = terms.length > 6 ? [...terms.slice(0, 5), `… (${terms.length} terms)`] : terms;
+    const shown = terms.length > 6 ? [...terms.slice(0, 5), ` + … (${terms.length} terms)`] : terms;
     const scale = frame.scales[this.neuronIndex(layer, i)];
-    this.place(event, `unit a${layer}.${i} = ${g}(w·x + b)\n= ${g}(${shown.join(" + ")}` +
-               ` + ${formatNumber(p[unit.parameters + unit.nin])})\n` +
+    this.place(event, `unit a${layer}.${i} = ${g}(w·x + b)\n= ${g}(${shown.join("")}` +
+               `${signed(p[unit.parameters + unit.nin], "", false)})\n` +
                `colour: its output at each point of the plane, ±${scale.toPrecision(3)} deepest`);
     this.hovered = () => this.hoverUnit(event, canvas, layer, i);
   }
