@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TextIO
+from typing import Optional, TextIO
 
 from tinygrad_edu.engine import Value
 from tinygrad_edu.expr import MAX_SOURCE_LENGTH, ExpressionError, parse_program, parse_settings
@@ -36,11 +36,12 @@ def caused_by_ctrl_c(problem: BaseException) -> bool:
     KeyboardInterrupt: it is still the user's Ctrl-C, not a bug.
     """
     seen: set[int] = set()
-    while problem is not None and id(problem) not in seen:
-        if isinstance(problem, KeyboardInterrupt):
+    link: Optional[BaseException] = problem
+    while link is not None and id(link) not in seen:
+        if isinstance(link, KeyboardInterrupt):
             return True
-        seen.add(id(problem))
-        problem = problem.__cause__ or problem.__context__
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
     return False
 
 
