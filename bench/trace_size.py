@@ -4,11 +4,13 @@
     python bench/trace_size.py 1000000 --backend numpy --repeats 3
 
 Each measurement runs in a fresh process, so that the peak memory is that of one
-graph and one trace. It builds the chain eagerly, traces it (record and compile:
-the CPU seconds of `trace()`), replays it twice, and runs eager `backward()` on the
-same graph. Prints the medians of the repeats: the trace's seconds, the process's
-peak resident memory after tracing (and what the graph alone held), one replay
-against eager build + backward (what a replay stands for).
+graph and one trace. It builds the chain eagerly, traces it (the CPU seconds of
+`trace()`), replays it twice, and runs eager `backward()` on the same graph.
+Prints the medians of the repeats: the trace's seconds, the process's peak
+resident memory after tracing (and what the graph alone held), one replay
+against eager build + backward (what a replay stands for). The python backend
+starts a big graph on a tape: its compile (and the peak memory after it) and a
+compiled replay are measured too.
 """
 
 from __future__ import annotations
@@ -27,6 +29,19 @@ def _resident_mb() -> float:
         return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
 
 
+def _peak_mb() -> float:
+    """This process's peak resident memory. Linux's ru_maxrss starts at the parent's size at
+    the fork (make bench's process is large by then), so the kernel's VmHWM is read first."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def measure_once(nodes: int, backend: str) -> dict:
     """One measurement, in this process (call it in a fresh one: see measure)."""
     from tinygrad_edu import Value, trace
@@ -41,7 +56,7 @@ def measure_once(nodes: int, backend: str) -> dict:
     graph_mb = _resident_mb()
     program = trace(lambda: y, backend=backend)
     traced = time.process_time()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _peak_mb()
     replays = []
     for _ in range(2):
         before = time.process_time()
@@ -50,8 +65,22 @@ def measure_once(nodes: int, backend: str) -> dict:
     before = time.process_time()
     y.backward()
     backward = time.process_time() - before
-    return {"build": built - start, "trace": traced - built, "replay": min(replays),
-            "backward": backward, "graph_mb": graph_mb, "peak_mb": peak_mb}
+    result = {"build": built - start, "trace": traced - built, "replay": min(replays),
+              "backward": backward, "graph_mb": graph_mb, "peak_mb": peak_mb}
+    if backend == "python" and not program.backend.compiled:  # a big graph starts on a tape
+        before = time.process_time()
+        program.backend.compile()
+        result["compile"] = time.process_time() - before
+        result["compiled_peak_mb"] = _peak_mb()
+        compiled = []
+        for _ in range(2):
+            before = time.process_time()
+            program()
+            compiled.append(time.process_time() - before)
+        result["compiled_replay"] = min(compiled)
+        # replays on the tape before it compiles itself (PythonBackend.run)
+        result["tape_replays"] = program.backend.compile_estimate / result["replay"]
+    return result
 
 
 def measure(nodes: int, backend: str, repeats: int) -> dict:
@@ -70,7 +99,11 @@ def report(nodes: int, backend: str, result: dict) -> str:
             f"{result['peak_mb']:.0f} MB (the graph alone {result['graph_mb']:.0f} MB); replay "
             f"{result['replay']:.3f} s, eager build + backward {eager:.3f} s "
             f"({result['build']:.3f} + {result['backward']:.3f}): the replay takes "
-            f"{result['replay'] / eager:.2f}x eager's time")
+            f"{result['replay'] / eager:.2f}x eager's time"
+            + ("" if "compile" not in result else
+               f"; on a tape until about replay {result['tape_replays']:.0f}, then compiled in "
+               f"{result['compile']:.2f} s (peak {result['compiled_peak_mb']:.0f} MB), a "
+               f"compiled replay {result['compiled_replay']:.3f} s"))
 
 
 def run_trace_size_benchmark(repeats: int) -> dict:

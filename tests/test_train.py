@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tinygrad_edu import Value, cli
+from tinygrad_edu import Value, cli, train
 from tinygrad_edu.data import make_blobs, make_circles, make_moons, make_spiral, make_xor
 from tinygrad_edu.nn import MLP
 from tinygrad_edu.optim import SGD, Adam
@@ -574,6 +574,30 @@ def test_compiled_training_follows_eager_training(loss, make, outputs, batch_siz
     eager, traced = histories
     assert traced.losses == pytest.approx(eager.losses, rel=1e-12, abs=1e-12)
     assert traced.accuracies == eager.accuracies
+
+
+def test_a_long_compiled_fit_compiles_a_big_graph_up_front_a_short_one_starts_on_its_tape(
+        monkeypatch):
+    from tinygrad_edu.tracing import python_backend
+    from tinygrad_edu.tracing.program import Program
+
+    monkeypatch.setattr(python_backend, "TAPE_STEPS", 6)  # every graph here is a big one
+    asked = []
+    compile_now = Program.compile
+    monkeypatch.setattr(Program, "compile", lambda self: asked.append(self) or compile_now(self))
+    X, y = make_moons(n_samples=20, seed=0)
+    histories = []
+    for steps in (train.COMPILE_UP_FRONT_STEPS - 1, train.COMPILE_UP_FRONT_STEPS):
+        asked.clear()
+        model = MLP(2, [4, 1], seed=0)
+        histories.append(fit(model, X, y, SGD(model.parameters(), lr=0.2), steps=steps,
+                             compile="python"))
+        assert len(asked) == (steps >= train.COMPILE_UP_FRONT_STEPS)
+    if asked:
+        assert asked[0].backend.compiled
+    short, long = histories
+    # on the tape or compiled, the same numbers to the bit
+    assert long.losses[:len(short.losses)] == short.losses
 
 
 def test_traceable_bce_has_the_gradient_sigma_minus_y_at_zero_too():

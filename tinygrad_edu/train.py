@@ -391,6 +391,8 @@ def fit(model: Model, X: Sequence[Sequence[float]], y: Sequence[int], optimizer:
         size = len(X) if full_batch else batch_size
         compiled = _CompiledStep(model, loss, size, len(X[0]), compile_backend(compile),
                                  optimizer)
+        if steps >= COMPILE_UP_FRONT_STEPS:
+            compiled.program.compile()
     recorder = Recorder(model, loss, steps, record) if record else None
     history = History()
     start = time.perf_counter()
@@ -457,6 +459,12 @@ def compile_backend(compile: Union[bool, str]) -> str:  # noqa: A002
     except ImportError:
         return "python"
     return "numpy"
+
+
+# fit(compile=True) replays its program once a step. The python backend starts a big graph
+# (the demo's 7,339 steps) on a tape; from about this many steps on, compiling it first pays
+# (the demo: compiling takes 0.67 s, and each compiled replay saves about 17 ms).
+COMPILE_UP_FRONT_STEPS = 50
 
 
 class _CompiledStep:

@@ -3,6 +3,8 @@
 - `recording`: a graph written down as steps that name their inputs by position
 - `program`: the front end, `trace()`, `Program` (call, check, feed), the backends' registry
 - `python_backend`: the graph as one straight-line Python function (readable: `program.source`)
+- `tape`: nodes as a list of entries run with floats (a big graph before it is compiled, and
+  the numpy backend's nodes that share no array operation)
 - `numpy_backend`: the graph grouped into array operations (the only module that imports numpy)
 - `torch_source`: the forward pass written as a PyTorch function (`program.torch_source`),
   one line per array operation of the numpy backend; it writes text and imports no torch

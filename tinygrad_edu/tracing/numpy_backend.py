@@ -33,6 +33,7 @@ import numpy as np
 
 from tinygrad_edu import engine
 from tinygrad_edu.tracing.recording import Recording, Step
+from tinygrad_edu.tracing.tape import Tape
 
 Array = np.ndarray
 
@@ -345,129 +346,40 @@ class GatheredDot:
         self.singles.add(grads, self.single_locals * upstream)
 
 
-# The kinds of entry of a scalar run's tape (see ScalarRun).
-_AFFINE, _WEIGHTED, _ONE_INPUT, _TWO_INPUTS, _ANY = range(5)
-# How a scalar run computes a node of one shape: its forward rule, the derivative of each edge
-# (the rule, or the number it is fixed at), where its constant goes. Nodes of one shape share it.
-_HOW: dict[tuple, tuple] = {}
 # A group of one node with at most this many inputs runs in a scalar run.
 SCALAR_INPUTS = 8
 
 
-class ScalarRun:
+class ScalarRun(Tape):
     """Consecutive groups of one node each (a chain, a deep net's single example), run as scalars.
 
     A numpy call costs about a microsecond whatever the size of its array, so a
     graph without repetition (a chain `x = relu(x * 0.999 + 0.001)`) would cost one
-    call per node. Such nodes are written down as a tape of Python floats instead:
-    each entry reads the primitive's rule with the eager engine's own float math,
-    checks the op's domain as eager does, and the run's values go in and out of the
-    value array once per pass.
+    call per node. Such nodes are written down as a tape of Python floats instead
+    (tape.py: the eager engine's own float math and domain checks), and the run's
+    values go in and out of the value array once per pass.
     """
 
     def __init__(self, start: int) -> None:
-        self.start = start  # the run's nodes own values[start:start + len(tape)]
-        self.tape: list[tuple] = []
-        self.external: dict[int, int] = {}  # a position before the run -> its entry in `inputs`
+        super().__init__(start)  # the run's nodes own values[start:start + len(self)]
         self.inputs: Optional[Gather] = None
         self.out = slice(start, start)
         self.local: list[float] = []
 
-    def where(self, p: int) -> int:
-        """An input's place in the run's list of numbers: its own nodes first, from index 0,
-        then the inputs from before the run, the first one last (index -1, then -2, ...),
-        so the tape needs no renumbering when the run ends."""
-        if p >= self.start:
-            return p - self.start
-        k = self.external.get(p)
-        if k is None:
-            k = self.external[p] = len(self.external)
-        return -1 - k
-
-    def add_weighted(self, lowered: _Linear, position: Sequence[int]) -> None:
-        """A weighted sum Σ c·x + constant (a lowered chain of + and constant factors);
-        `position` gives the place in the value array of each node of the recording."""
-        inputs, coefficients, constant = lowered
-        if len(inputs) == 1:
-            self.tape.append((_AFFINE, self.where(position[inputs[0]]), coefficients[0],
-                              constant))
-            return
-        self.tape.append((_WEIGHTED, tuple([self.where(position[j]) for j in inputs]),
-                          tuple(coefficients), constant))
-
-    def add_step(self, step: Step, position: Sequence[int]) -> None:
-        """A node of one or two inputs, or a small sum, mean or dot, by its primitive's rule."""
-        primitive = step.made_by
-        if primitive.domain or primitive.arity is None:
-            self.tape.append((_ANY, tuple([self.where(position[j]) for j in step.inputs]),
-                              step))
-            return
-        fixed = step.constant_edges()
-        key = (primitive, step.constant, step.left, fixed, True in fixed and step.recorded)
-        how = _HOW.get(key)
-        if how is None:
-            rules = [recorded if is_fixed else rule for rule, recorded, is_fixed in
-                     zip(self._rules(step), step.recorded, fixed)]
-            if len(step.inputs) == 2:
-                how = (primitive.forward, *rules)
-            else:  # the operands the rule reads: the Value, and the constant where it has one
-                layout = 0 if step.constant is None else 2 if step.left else 1
-                how = (primitive.forward, rules[0], layout, step.constant)
-            if len(_HOW) >= 10_000:
-                _HOW.clear()
-            _HOW[key] = how
-        if len(step.inputs) == 2:
-            self.tape.append((_TWO_INPUTS, self.where(position[step.inputs[0]]),
-                              self.where(position[step.inputs[1]]), how))
-        else:
-            self.tape.append((_ONE_INPUT, self.where(position[step.inputs[0]]), how))
-
-    @staticmethod
-    def _rules(step: Step) -> list:
-        primitive = step.made_by
-        if step.constant is None:
-            return list(primitive.derivative)
-        return [primitive.derivative[1 if step.left else 0]]
-
     def close(self) -> None:
         """The run is complete: where its values go, and the Gather of its inputs."""
-        self.out = slice(self.start, self.start + len(self.tape))
+        self.out = slice(self.start, self.start + len(self))
         self.inputs = Gather(np.array(list(self.external)[::-1], dtype=np.intp))
 
     def gathers(self) -> list[Gather]:
         return [self.inputs] if self.inputs is not None else []
 
     def forward(self, values: Array) -> None:
-        own = len(self.tape)
+        own = len(self)
         local = [0.0] * own
         local += self.inputs.take(values).tolist()  # type: ignore[union-attr]
-        m = engine.FLOATS
         try:
-            for k, entry in enumerate(self.tape):
-                kind = entry[0]
-                if kind == _AFFINE:
-                    local[k] = local[entry[1]] * entry[2] + entry[3]
-                elif kind == _ONE_INPUT:
-                    forward, _, layout, constant = entry[2]
-                    if layout == 0:
-                        local[k] = forward(m, local[entry[1]])
-                    elif layout == 1:
-                        local[k] = forward(m, local[entry[1]], constant)
-                    else:
-                        local[k] = forward(m, constant, local[entry[1]])
-                elif kind == _WEIGHTED:
-                    local[k] = sum([local[j] * c for j, c in zip(entry[1], entry[2])]
-                                   ) + entry[3]
-                elif kind == _TWO_INPUTS:
-                    local[k] = entry[3][0](m, local[entry[1]], local[entry[2]])
-                else:
-                    _, where, step = entry
-                    operands = step.operands([local[j] for j in where])
-                    if step.made_by.domain:
-                        varies = (True,) * len(operands) if len(operands) == len(where) else \
-                            ((False, True) if step.left else (True, False))
-                        engine.check_domain(step.made_by, operands, varies)
-                    local[k] = step.forward(m, [local[j] for j in where])
+            self.run_forward(local)
         except OverflowError:  # math.exp(1000): numpy's arrays give inf, reported the same way
             raise FloatingPointError("a value inside the graph is not finite (an overflow); "
                                      "the eager engine refuses it at the operation") from None
@@ -475,43 +387,10 @@ class ScalarRun:
         values[self.out] = local[:own]
 
     def backward(self, values: Array, grads: Array) -> None:
-        own, local = len(self.tape), self.local
+        own, local = len(self), self.local
         g = grads[self.out].tolist()
         g += [0.0] * (len(local) - own)
-        m = engine.FLOATS
-        for k in range(own - 1, -1, -1):
-            entry = self.tape[k]
-            upstream = g[k]
-            kind = entry[0]
-            if kind == _AFFINE:
-                g[entry[1]] += upstream * entry[2]
-            elif kind == _ONE_INPUT:
-                a = entry[1]
-                _, rule, layout, constant = entry[2]
-                if type(rule) is not float:
-                    if layout == 0:
-                        rule = rule(m, local[k], local[a])
-                    elif layout == 1:
-                        rule = rule(m, local[k], local[a], constant)
-                    else:
-                        rule = rule(m, local[k], constant, local[a])
-                g[a] += upstream * rule
-            elif kind == _WEIGHTED:
-                for j, c in zip(entry[1], entry[2]):
-                    g[j] += upstream * c
-            elif kind == _TWO_INPUTS:
-                _, a, b, (_, rule_a, rule_b) = entry
-                if type(rule_a) is not float:
-                    rule_a = rule_a(m, local[k], local[a], local[b])
-                if type(rule_b) is not float:
-                    rule_b = rule_b(m, local[k], local[a], local[b])
-                g[a] += upstream * rule_a
-                g[b] += upstream * rule_b
-            else:
-                _, where, step = entry
-                for j, local_grad in zip(where, step.derivatives(m, local[k],
-                                                                 [local[j] for j in where])):
-                    g[j] += upstream * local_grad
+        self.run_backward(local, g)
         if len(g) > own:
             self.inputs.add(grads, np.array(g[own:]))  # type: ignore[union-attr]
 
@@ -659,7 +538,7 @@ class NumpyBackend:
                     run = ScalarRun(size)
                     self.operations.append(run)
                 if lowered is not None:
-                    run.add_weighted(lowered, position)
+                    run.add_weighted(*lowered, position)
                     del linear[i]  # in the tape now (a graph may have millions of these)
                 else:
                     run.add_step(steps[i], position)

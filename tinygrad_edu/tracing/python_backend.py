@@ -16,12 +16,14 @@ import keyword
 import linecache
 import math
 import re
+import time
 import weakref
-from typing import Any, Callable, NamedTuple, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 from tinygrad_edu import engine
 from tinygrad_edu.engine import FLOATS, number_text
 from tinygrad_edu.tracing.recording import Recording, Step
+from tinygrad_edu.tracing.tape import Tape
 
 # How tightly each kind of expression binds, for parentheses: a or b < a and b < a < b <
 # a + b < a * b < -a < a ** b.
@@ -33,6 +35,11 @@ TERMS_PER_LINE = 200
 # _parts_source): CPython compiles many short functions faster, and in less memory, than one.
 ONE_FUNCTION_STEPS = 5_000
 PART_STEPS = 1_000
+# A graph of more steps than this starts on a tape, and is compiled once its replays on the
+# tape have taken about as long as compiling it would (see PythonBackend); CPython compiles
+# about COMPILE_SECONDS_PER_LINE a line of the generated code (a node or an edge).
+TAPE_STEPS = 5_000
+COMPILE_SECONDS_PER_LINE = 10e-6
 
 
 def literal(number: float) -> str:
@@ -553,15 +560,59 @@ def _tuple(items: list[str]) -> str:
 
 
 class PythonBackend:
-    """Runs the generated straight-line Python: no numpy, one line of code per node and edge."""
+    """Runs the generated straight-line Python: no numpy, one line of code per node and edge.
+
+    A graph of more than TAPE_STEPS steps is not compiled at once: CPython compiles
+    about 10 µs a line (a node or an edge), so a big graph would take seconds to
+    trace. It is written down as a tape (tape.py: about a microsecond a node; it
+    replays 4 to 5 times slower than compiled code, still faster than eager) and
+    compiled at the start of the first replay after the replays on the tape have
+    taken as long as compiling is estimated to take: whatever the number of
+    replays, at most about twice the time of the better of the two choices made
+    in advance. `compile()` compiles now. Both run the same float operations in
+    the same order: the same numbers to the bit, and eager's errors.
+    """
 
     name = "python"
 
     def __init__(self, recording: Recording, gradients: bool = True) -> None:
-        function_name = "forward_backward" if gradients else "forward"
-        pieces = source_pieces(recording, function_name, gradients)
-        self.source = "".join(pieces)
-        steps = recording.steps
+        self.recording = recording
+        self.gradients = gradients
+        self._function: Optional[Callable[..., Any]] = None
+        self._source: Optional[str] = None
+        self._pieces: list[str] = []
+        self.tape_seconds = 0.0  # time spent replaying on the tape, before compiling
+        if len(recording.steps) > TAPE_STEPS:
+            self._tape: Optional[_WholeTape] = _WholeTape(recording, gradients)
+            self.compile_estimate = COMPILE_SECONDS_PER_LINE * self._tape.lines
+        else:
+            self._tape = None
+            self.compile_estimate = 0.0
+            self.compile()
+
+    @property
+    def compiled(self) -> bool:
+        """True once the straight-line code runs (always for a graph of TAPE_STEPS or fewer)."""
+        return self._function is not None
+
+    @property
+    def source(self) -> str:
+        """The generated code (written when first asked for, on a big graph)."""
+        if self._source is None:
+            self._pieces = source_pieces(self.recording, self._function_name(), self.gradients)
+            self._source = "".join(self._pieces)
+        return self._source
+
+    def _function_name(self) -> str:
+        return "forward_backward" if self.gradients else "forward"
+
+    def compile(self) -> None:
+        """Compile the generated code now; later replays run it, not the tape."""
+        if self._function is not None:
+            return
+        source = self.source
+        pieces, self._pieces = self._pieces, []
+        steps = self.recording.steps
 
         def domain_error(i: int, *operands: float) -> None:
             """A replayed operand left the op's domain: the eager engine's error, its words."""
@@ -573,8 +624,7 @@ class PythonBackend:
         # Registered with linecache so that a traceback through the replay shows its lines,
         # and taken out again when the program is dropped, so a sweep of many programs in a
         # notebook does not keep every source it ever generated.
-        linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True),
-                                     filename)
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         weakref.finalize(self, linecache.cache.pop, filename, None)
         namespace: dict[str, Any] = dict(RUNTIME, domain_error=domain_error, not_finite=not_finite)
         line = 0
@@ -583,12 +633,63 @@ class PythonBackend:
             code = compile("\n" * line + piece, filename, "exec")
             exec(code, namespace)  # noqa: S102 - our own code
             line += piece.count("\n")
-        self._function = namespace[function_name]
+        self._function = namespace[self._function_name()]
+        self._tape = None
 
     def run(self, data: list[float]) -> tuple[float, list[float], list[float]]:
         """(root value, extra values, leaf gradients) at the given leaf values."""
-        value, extras, grads = self._function(*data)
+        if self._function is None and self.tape_seconds < self.compile_estimate:
+            started = time.perf_counter()
+            try:
+                return self._tape.run(data)  # type: ignore[union-attr]
+            finally:
+                self.tape_seconds += time.perf_counter() - started
+        self.compile()
+        value, extras, grads = self._function(*data)  # type: ignore[misc]
         return value, extras, grads
+
+
+class _WholeTape:
+    """A whole recording on one tape: the leaves are its inputs, in the order of their data."""
+
+    def __init__(self, recording: Recording, gradients: bool) -> None:
+        steps = recording.steps
+        n_leaves = len(recording.leaves)
+        # positions: the leaves first (0 .. n_leaves - 1), then the other nodes in order
+        position = [0] * len(steps)
+        for k, leaf in enumerate(recording.leaves):
+            position[leaf] = k
+        tape = self.tape = Tape(n_leaves)
+        for k in range(n_leaves):
+            tape.where(k)  # leaf k is the tape's input k, at index -1 - k
+        size = lines = n_leaves
+        for i, step in enumerate(steps):
+            if step.primitive is not None:
+                position[i] = size
+                size += 1
+                lines += 1 + len(step.inputs) if gradients else 1
+                tape.add_step(step, position)
+        self.lines = lines  # about the lines of the generated code: a node's, an edge's
+        self.root = tape.where(position[recording.root])
+        self.outputs = [tape.where(position[j]) for j in recording.outputs]
+        self.leaves = [-1 - k for k in range(n_leaves)]
+        self.gradients = gradients
+
+    def run(self, data: list[float]) -> tuple[float, list[float], list[float]]:
+        own = len(self.tape)
+        local = [0.0] * own
+        local += reversed(data)
+        self.tape.run_forward(local)
+        # x - x is 0.0 for a finite x, NaN otherwise: eager refuses a NaN or inf at the op
+        if sum([x - x for x in local]) != 0.0:
+            not_finite()
+        value, extras = local[self.root], [local[j] for j in self.outputs]
+        if not self.gradients:
+            return value, extras, []
+        g = [0.0] * len(local)
+        g[self.root] = 1.0
+        self.tape.run_backward(local, g)
+        return value, extras, [g[j] for j in self.leaves]
 
 
 __all__ = ["Expr", "PythonBackend", "RUNTIME", "SOURCE", "literal", "python_source",
