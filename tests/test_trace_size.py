@@ -273,6 +273,7 @@ def test_a_big_graph_is_compiled_once_its_tape_replays_took_as_long_as_compiling
     backend = program.backend
     assert len(program) > python_backend.TAPE_STEPS
     assert not backend.compiled and backend.compile_estimate > 0.0
+    assert repr(program).endswith("backend 'python', on a tape until compiled>")
     assert "def part_1(v, g):" in program.source  # written when asked for, not compiled
     assert not backend.compiled
     expected_value, (expected_grad,) = eager(lambda: chain(x, 2_000), [x])
@@ -286,6 +287,7 @@ def test_a_big_graph_is_compiled_once_its_tape_replays_took_as_long_as_compiling
     assert calls > 1
     assert spent >= backend.compile_estimate  # the replays on the tape had paid for it
     assert backend.tape_seconds == spent  # the call that compiled ran the compiled code
+    assert repr(program).endswith("backend 'python'>")
     assert program() == expected_value
     assert x.grad == total + expected_grad
 

@@ -196,6 +196,8 @@ class Program:
         kind = "" if self.training is None else \
             f", training with {type(self.training.optimizer).__name__}"
         kind += "" if self.gradients else ", forward only"
+        if getattr(self.backend, "compiled", True) is False:
+            kind += ", on a tape until compiled"
         return (f"<Program of {len(self)} nodes ({len(self.leaves)} leaves), "
                 f"backend {self.backend.name!r}{kind}>")
 
