@@ -431,28 +431,39 @@ def _lower(recording: Recording) -> tuple[dict[int, _Linear], bytearray, bytes]:
         if not any(j in linear and uses[j] == 1 and j not in keep for j in step.inputs):
             linear[i] = _Linear(step.inputs, coefficients, constant)  # nothing to flatten
             continue
-        inputs: list[int] = []
-        weights: list[float] = []
+        inputs: Sequence[int] = ()
+        weights: Sequence[float] = ()
         for j, coefficient in zip(step.inputs, coefficients):
             inner = linear.get(j)
             if inner is not None and uses[j] == 1 and j not in keep:
                 if not inputs and coefficient == 1.0:
-                    # a chain a + b + c + ...: grow one pair of lists, no copies
-                    inputs, weights = inner.inputs, inner.coefficients  # type: ignore[assignment]
-                    if type(inputs) is tuple:
-                        inputs, weights = list(inputs), list(weights)
+                    # a chain a + b + c + ...: grow one pair of lists, no copies; an inner
+                    # node's tuples are shared until something is added to them (a chain
+                    # `x * 0.999 + 0.001` then makes no new tuple per link)
+                    inputs, weights = inner.inputs, inner.coefficients
                 else:
+                    inputs, weights = _growable(inputs, weights)
                     inputs += inner.inputs
                     weights += [coefficient * c for c in inner.coefficients]
                 constant += coefficient * inner.constant
                 del linear[j]  # folded into this node: never computed on its own
                 folded_away[j] = 1
             else:
+                inputs, weights = _growable(inputs, weights)
                 inputs.append(j)
                 weights.append(coefficient)
-        linear[i] = _Linear(inputs, weights, constant) if len(inputs) > 1 else \
-            _Linear(tuple(inputs), tuple(weights), constant)
+        if len(inputs) <= 1 and type(inputs) is list:
+            inputs, weights = tuple(inputs), tuple(weights)
+        linear[i] = _Linear(inputs, weights, constant)
     return linear, folded_away, bytes([n == 1 for n in uses])
+
+
+def _growable(inputs: Sequence[int], weights: Sequence[float]) -> tuple[list, list]:
+    """The lists of a weighted sum being built: tuples (shared with a step or another sum)
+    are copied before anything is added to them; lists are grown in place."""
+    if type(inputs) is list:
+        return inputs, weights  # type: ignore[return-value]
+    return list(inputs), list(weights)
 
 
 def _order(keys: dict[tuple, int], rank: Callable[[tuple], int]) -> dict[int, int]:
