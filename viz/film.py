@@ -262,7 +262,12 @@ def frame_numbers(model: MLP, everywhere: Any, r2: int, n2: int, snapshot: Snaps
     the drawn data points; the film and the playground both send frames made here."""
     import numpy as np
 
-    values = evaluate_grid(model, everywhere, snapshot.parameters)
+    # The grids become pictures (bytes 0-255): 32-bit floats, about three times faster. The
+    # data points' predicted classes (drawn right or ringed wrong) in 64 bits, as fit counts.
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow: the 64-bit pass below
+        values = evaluate_grid(model, everywhere[:r2 + n2], snapshot.parameters, single=True)
+    if not all(np.isfinite(a).all() for a in values.activations):  # beyond 32 bits' 3.4e38
+        values = evaluate_grid(model, everywhere[:r2 + n2], snapshot.parameters)
     probabilities = values.probabilities
     boundary = probabilities[:r2]
     if probabilities.shape[1] == 2:
@@ -277,7 +282,9 @@ def frame_numbers(model: MLP, everywhere: Any, r2: int, n2: int, snapshot: Snaps
         scale[scale == 0.0] = 1.0
         scales += scale.tolist()
         heat.append(_bytes(np, 127.5 + 127.5 * a / scale[:, None]))
-    predicted = probabilities[r2 + n2:].argmax(axis=1)
+    drawn = everywhere[r2 + n2:]
+    predicted = evaluate_grid(model, drawn, snapshot.parameters).probabilities.argmax(axis=1) \
+        if len(drawn) else np.zeros(0, dtype=np.intp)
     return {
         "step": snapshot.step, "loss": snapshot.loss, "accuracy": snapshot.accuracy,
         "boundary": _b64(packed), "neurons": _b64(b"".join(heat)),
