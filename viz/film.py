@@ -7,7 +7,7 @@ move together as a learner scrubs through training.
 
 Python computes every frame's numbers from the snapshots that fit(record=...)
 kept, through `snapshots.evaluate_grid` (one numpy pass per layer for all
-points of a frame), and packs them small: heatmaps as bytes (0-255) in
+points of a frame; the grids in 32-bit floats), and packs them small: heatmaps as bytes (0-255) in
 base64, parameters and gradients as 32-bit floats. The page's script draws
 them. Its panels (templates/film_panels.js) are components fed with plain data, so
 a live page can feed them too:
