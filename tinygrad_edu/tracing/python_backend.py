@@ -12,11 +12,13 @@ A derivative the rule gives as a plain number (the 1 of `a + b`, the 2 of
 
 from __future__ import annotations
 
+import itertools
 import keyword
 import linecache
 import math
 import re
 import time
+import types
 import weakref
 from typing import Any, Callable, NamedTuple, Optional, Union
 
@@ -580,7 +582,7 @@ class PythonBackend:
         self.gradients = gradients
         self._function: Optional[Callable[..., Any]] = None
         self._source: Optional[str] = None
-        self._pieces: list[str] = []
+        self._ends: list[int] = []  # where each piece of the source ends (see source_pieces)
         self.tape_seconds = 0.0  # CPU seconds spent replaying on the tape, before compiling
         if len(recording.steps) > TAPE_STEPS:
             self._tape: Optional[_WholeTape] = _WholeTape(recording, gradients)
@@ -599,8 +601,9 @@ class PythonBackend:
     def source(self) -> str:
         """The generated code (written when first asked for, on a big graph)."""
         if self._source is None:
-            self._pieces = source_pieces(self.recording, self._function_name(), self.gradients)
-            self._source = "".join(self._pieces)
+            pieces = source_pieces(self.recording, self._function_name(), self.gradients)
+            self._ends = list(itertools.accumulate(map(len, pieces)))
+            self._source = "".join(pieces)
         return self._source
 
     def _function_name(self) -> str:
@@ -611,7 +614,7 @@ class PythonBackend:
         if self._function is not None:
             return
         source = self.source
-        pieces, self._pieces = self._pieces, []
+        pieces = [source[start:end] for start, end in zip([0, *self._ends], self._ends)]
         steps = self.recording.steps
 
         def domain_error(i: int, *operands: float) -> None:
@@ -629,8 +632,9 @@ class PythonBackend:
         namespace: dict[str, Any] = dict(RUNTIME, domain_error=domain_error, not_finite=not_finite)
         line = 0
         for piece in pieces:  # one at a time: see _parts_source
-            # blank lines first, so that a traceback names the piece's lines in self.source
-            code = compile("\n" * line + piece, filename, "exec")
+            # moved down to where the piece starts, so a traceback names its lines in
+            # self.source (blank lines in front would be read again for every piece)
+            code = _moved(compile(piece, filename, "exec"), line)
             exec(code, namespace)  # noqa: S102 - our own code
             line += piece.count("\n")
         self._function = namespace[self._function_name()]
@@ -647,6 +651,15 @@ class PythonBackend:
         self.compile()
         value, extras, grads = self._function(*data)  # type: ignore[misc]
         return value, extras, grads
+
+
+def _moved(code: types.CodeType, lines: int) -> types.CodeType:
+    """The compiled code with its line numbers, and its functions', `lines` further down."""
+    if not lines:
+        return code
+    constants = tuple(_moved(c, lines) if isinstance(c, types.CodeType) else c
+                      for c in code.co_consts)
+    return code.replace(co_firstlineno=code.co_firstlineno + lines, co_consts=constants)
 
 
 class _WholeTape:
