@@ -413,6 +413,20 @@ def test_a_dropped_program_frees_its_generated_source():
     assert len(linecache.cache) <= before
 
 
+def test_the_trace_command_runs_the_code_it_prints_even_for_a_big_graph(monkeypatch, capsys):
+    from tinygrad_edu.tracing import python_backend
+    from tinygrad_edu.tracing.program import Program
+
+    monkeypatch.setattr(python_backend, "TAPE_STEPS", 2)  # this graph would start on a tape
+    ran = []
+    call = Program.__call__
+    monkeypatch.setattr(Program, "__call__",
+                        lambda self: ran.append(self.backend.compiled) or call(self))
+    assert main(["trace", "d = 2*b; e = a + d; L = c*e", "--set", "a=3", "b=1", "c=-2"]) == 0
+    assert ran == [True]
+    assert "# L = -10; gradients: a = -2, b = -4, c = 5" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("argv, code", [
     (["trace", "L = log(x) * 1e300", "--set", "x=1e-10"], 2),  # the replay's gradient overflows
     (["trace", "y = __debug__ * 2", "--set", "__debug__=1"], 0),

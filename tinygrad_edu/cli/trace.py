@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the traced program's source, then its result and gradients; exit code 0."""
     result = run_program(args)
-    traced = trace(lambda: result)
+    traced = trace(lambda: result).compile()  # run the code printed, even for a big graph
     print(traced.source, end="")
     try:
         value = traced()
