@@ -13,6 +13,7 @@ runs once per film, whatever the number of steps. CPU time, medians.
 
 from __future__ import annotations
 
+import gc
 import statistics
 import time
 
@@ -54,7 +55,12 @@ def _frames(model, X, y, history) -> float:
 def run_film_benchmark(repeats: int = 5) -> dict:
     plain, recorded, frames, page = [], [], [], []
     for _ in range(repeats):
+        # Each run from the same collector state: inside make bench the process holds what
+        # earlier benchmarks left (JAX, PyTorch: about 300,000 objects), and a full
+        # collection landing inside one fit (150-250 ms) would decide the difference.
+        gc.collect()
         plain.append(_train(False)[0])
+        gc.collect()
         seconds, model, X, y, history = _train(True)
         recorded.append(seconds)
         frames.append(_frames(model, X, y, history))
