@@ -367,10 +367,23 @@ def test_check_notices_a_graph_built_on_new_leaves_with_the_same_numbers():
         program.check()
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_several_threads_calling_one_program_get_what_calls_one_by_one_get(backend):
+def call_from_threads(program, threads: int = 4, calls: int = 25) -> None:
+    """Call `program` `calls` times from each of `threads` threads at once; wait for all."""
     import threading
 
+    def run() -> None:
+        for _ in range(calls):
+            program()
+
+    started = [threading.Thread(target=run) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_several_threads_calling_one_program_get_what_calls_one_by_one_get(backend):
     from tinygrad_edu.nn import MLP
 
     model = MLP(2, [16, 16, 1], seed=1)
@@ -379,16 +392,7 @@ def test_several_threads_calling_one_program_get_what_calls_one_by_one_get(backe
     program()
     once = [p.grad for p in model.parameters()]
     model.zero_grad()
-
-    def calls():
-        for _ in range(25):
-            program()
-
-    threads = [threading.Thread(target=calls) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    call_from_threads(program)
     assert [p.grad for p in model.parameters()] == pytest.approx([100 * g for g in once],
                                                                  rel=1e-9)
 

@@ -64,7 +64,9 @@ def test_a_chain_is_one_scalar_run_on_numpy_and_replays_exactly_as_eager():
     program.check()
 
 
-def test_a_scalar_run_refuses_what_eager_refuses_in_eager_words():
+def refuses_what_eager_refuses(backend: str, on_a_tape) -> None:
+    """A log outside its domain: eager's error, in eager's words; an exp that overflows: "not
+    finite", as numpy's arrays say it. `on_a_tape(program)` checks the tape is what ran."""
     x = Value(2.0)
 
     def logs():
@@ -73,8 +75,8 @@ def test_a_scalar_run_refuses_what_eager_refuses_in_eager_words():
             y = (y * 0.5 + 1.0).log() + 1.0
         return y
 
-    program = trace(logs, backend="numpy")
-    assert any(isinstance(op, ScalarRun) for op in program.backend.operations)
+    program = trace(logs, backend=backend)
+    assert on_a_tape(program)
     x.data = -10.0  # the first log's operand is -4
     with pytest.raises(ValueError) as eager_error:
         logs()
@@ -84,11 +86,18 @@ def test_a_scalar_run_refuses_what_eager_refuses_in_eager_words():
     assert x.grad == 0.0
 
     z = Value(1.0)
-    overflowing = trace(lambda: ((z * 2.0).exp() * 3.0).exp(), backend="numpy")
-    z.data = 300.0  # exp(600) overflows: numpy's arrays and the scalar tape say so alike
+    overflowing = trace(lambda: ((z * 2.0).exp() * 3.0).exp() * 1.0 + 1.0, backend=backend)
+    assert on_a_tape(overflowing)
+    z.data = 300.0  # exp(600) * 3 is fine, its exp overflows (eager: OverflowError)
     with pytest.raises(FloatingPointError, match="not finite"):
         overflowing()
     assert z.grad == 0.0
+
+
+def test_a_scalar_run_refuses_what_eager_refuses_in_eager_words():
+    refuses_what_eager_refuses(
+        "numpy", lambda program: any(isinstance(op, ScalarRun)
+                                     for op in program.backend.operations))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -232,30 +241,7 @@ def test_the_tape_gives_the_compiled_codes_numbers_to_the_bit(expr, tape_first):
 
 
 def test_on_the_tape_a_replay_refuses_what_eager_refuses_in_eager_words(tape_first):
-    x = Value(2.0)
-
-    def logs():
-        y = x
-        for _ in range(50):
-            y = (y * 0.5 + 1.0).log() + 1.0
-        return y
-
-    program = trace(logs)
-    assert not program.backend.compiled
-    x.data = -10.0  # the first log's operand is -4
-    with pytest.raises(ValueError) as eager_error:
-        logs()
-    with pytest.raises(ValueError) as replay_error:
-        program()
-    assert str(eager_error.value) in str(replay_error.value)
-    assert x.grad == 0.0
-
-    z = Value(1.0)
-    overflowing = trace(lambda: ((z * 2.0).exp() * 3.0).exp() * 1.0 + 1.0)
-    z.data = 300.0  # exp(600) * 3 is fine, its exp overflows: eager's OverflowError, and on
-    with pytest.raises(FloatingPointError, match="not finite"):  # the tape, as on numpy's
-        overflowing()
-    assert z.grad == 0.0
+    refuses_what_eager_refuses("python", lambda program: not program.backend.compiled)
 
     # inf - inf is NaN, which relu would turn into 0: eager refuses the inf where it appears
     big = Value(1e-200)
@@ -293,7 +279,7 @@ def test_a_big_graph_is_compiled_once_its_tape_replays_took_as_long_as_compiling
 
 
 def test_threads_calling_a_program_while_it_moves_from_tape_to_compiled_code(tape_first):
-    import threading
+    from test_trace import call_from_threads
 
     from tinygrad_edu.nn import MLP
 
@@ -306,16 +292,7 @@ def test_threads_calling_a_program_while_it_moves_from_tape_to_compiled_code(tap
     model.zero_grad()
     backend.compile_estimate = backend.tape_seconds * 30  # about 30 calls on the tape
     backend.tape_seconds = 0.0
-
-    def calls():
-        for _ in range(25):
-            program()
-
-    threads = [threading.Thread(target=calls) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    call_from_threads(program)  # 4 threads, 25 calls each
     assert backend.compiled
     # the tape and the compiled code add the same number: 100 of them, in any order, exactly
     total = [0.0] * len(once)

@@ -642,14 +642,17 @@ class PythonBackend:
 
     def run(self, data: list[float]) -> tuple[float, list[float], list[float]]:
         """(root value, extra values, leaf gradients) at the given leaf values."""
-        if self._function is None and self.tape_seconds < self.compile_estimate:
-            started = time.thread_time()  # this thread's CPU: a busy machine does not count
-            try:
-                return self._tape.run(data)  # type: ignore[union-attr]
-            finally:
-                self.tape_seconds += time.thread_time() - started
-        self.compile()
-        value, extras, grads = self._function(*data)  # type: ignore[misc]
+        function = self._function
+        if function is None:
+            if self.tape_seconds < self.compile_estimate:
+                started = time.thread_time()  # this thread's CPU: a busy machine does not count
+                try:
+                    return self._tape.run(data)  # type: ignore[union-attr]
+                finally:
+                    self.tape_seconds += time.thread_time() - started
+            self.compile()
+            function = self._function
+        value, extras, grads = function(*data)  # type: ignore[misc]
         return value, extras, grads
 
 

@@ -77,7 +77,7 @@ class Tape:
             # each edge's derivative: all fixed (sum, mean): the numbers recorded; else the
             # rule, and the recorded number put in where an edge's is fixed
             if all(fixed):
-                rule: Any = step.recorded
+                rule: Any = tuple(step.recorded)  # a tuple: numbers, not a rule to call
                 overrides: tuple = ()
             else:
                 rule = primitive.derivative
